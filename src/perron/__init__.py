@@ -1,0 +1,55 @@
+"""Perron: a privacy-preserving health data space. The analysis travels to the data."""
+
+from perron.algorithms.crosstab import CrosstabResult
+from perron.algorithms.glm_result import GLMResult
+from perron.algorithms.histogram import HistogramResult
+from perron.algorithms.quantile import QuantileResult
+from perron.algorithms.summary import SummaryResult
+from perron.client.session import Session
+from perron.privacy.policy import DisclosurePolicy
+from perron.protocol.errors import (
+    AlgorithmNotAllowed,
+    ConvergenceFailed,
+    DataSourceError,
+    DisclosureBlocked,
+    FormulaError,
+    InputError,
+    LooseningRejected,
+    ModelError,
+    NoCompleteRows,
+    NonNumericColumn,
+    PerfectSeparation,
+    PerronError,
+    PolicyViolation,
+    SingularDesign,
+    TransportError,
+    UnknownColumn,
+)
+from perron.simulation import simulate
+
+__all__ = [
+    "AlgorithmNotAllowed",
+    "ConvergenceFailed",
+    "CrosstabResult",
+    "DataSourceError",
+    "DisclosureBlocked",
+    "DisclosurePolicy",
+    "FormulaError",
+    "GLMResult",
+    "HistogramResult",
+    "InputError",
+    "LooseningRejected",
+    "ModelError",
+    "NoCompleteRows",
+    "NonNumericColumn",
+    "PerfectSeparation",
+    "PerronError",
+    "PolicyViolation",
+    "QuantileResult",
+    "Session",
+    "SingularDesign",
+    "SummaryResult",
+    "TransportError",
+    "UnknownColumn",
+    "simulate",
+]

@@ -1,0 +1,1 @@
+"""Federated algorithms: ``base`` holds the interface and round loop, one module each."""

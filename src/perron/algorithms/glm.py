@@ -1,0 +1,324 @@
+"""Federated generalized linear models by iteratively reweighted least squares.
+
+Round 0 (``prepare``): each station checks the columns, counts complete rows,
+applies the level rules to the outcome and to binary and categorical predictors,
+and releases the levels of the categorical predictors.
+
+Rounds 1.. (``irls``): at the coefficient vector b, each station releases
+``X'WX`` (p x p), ``X'Wz`` (p), its deviance, Pearson chi-square and
+log-likelihood. Summed over stations these are exactly the pooled quantities, so
+the Newton/IRLS update ``b <- (X'WX)^-1 X'Wz`` is the pooled one and the fit
+equals the pooled fit (statsmodels ``GLM``) to rounding error. The coordinator
+adds only p x p work per round.
+
+Convergence: when the step is below 1e-8 standard errors in every coefficient, one
+more round evaluates all statistics at the new coefficients (quadratic
+convergence leaves them exact to machine precision), so estimates, covariance,
+deviance and log-likelihood all belong to the same point.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import linalg
+
+from perron.algorithms.base import (
+    DisclosureContract,
+    Done,
+    FederatedAlgorithm,
+    Next,
+    Payload,
+    StationContext,
+    StationOutput,
+)
+from perron.algorithms.checks import require_columns, require_numeric, require_rows
+from perron.algorithms.glm_result import GLMResult
+from perron.algorithms.model_spec import ModelSpec
+from perron.data.design import Design, Level
+from perron.data.families import family as family_named
+from perron.data.source import DataSource
+from perron.privacy.rules import (
+    GLM_SATURATION,
+    LEVELS_DENSITY,
+    MIN_CELL,
+    MIN_ROWS,
+    check_levels,
+    check_saturation,
+)
+from perron.protocol.errors import ConvergenceFailed, InputError, PerfectSeparation, SingularDesign
+from perron.protocol.messages import Decision
+
+FloatArray = npt.NDArray[np.float64]
+
+MAX_ITERATIONS = 100
+_STEP_TOLERANCE = 1e-8  # in standard errors
+_SEPARATED_DEVIANCE = 1e-8  # per row
+
+
+@dataclass(frozen=True)
+class _State:
+    design: Design | None = None
+    beta: FloatArray | None = None
+    iteration: int = 0
+    final: bool = False
+    nobs: Mapping[str, int] | None = None
+    dropped: Mapping[str, int] | None = None
+
+
+class GLM(FederatedAlgorithm[_State, GLMResult]):
+    """Gaussian (identity), binomial (logit) or Poisson (log) regression."""
+
+    name = "glm"
+    contract = DisclosureContract(
+        releases={
+            "n": "scalar: complete rows",
+            "dropped": "scalar: rows dropped for missing values",
+            "levels": "levels of each categorical predictor (each held by >= min_cell rows)",
+            "xtwx": "p x p",
+            "xtwz": "p",
+            "deviance": "scalar",
+            "pearson_chi2": "scalar",
+            "loglik": "scalar",
+            "saturated": "boolean: a fitted probability is numerically 0 or 1",
+        },
+        rules=(MIN_ROWS, MIN_CELL, LEVELS_DENSITY, GLM_SATURATION),
+    )
+    max_rounds = MAX_ITERATIONS + 3
+
+    def __init__(self, spec: ModelSpec, family: str = "gaussian") -> None:
+        self.spec = spec
+        self.family = family_named(family)
+
+    # -- station ----------------------------------------------------------------------
+
+    @staticmethod
+    def station_step(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
+        if params["step"] == "prepare":
+            return _prepare(data, params, context)
+        design = Design.from_wire(params["design"])
+        beta = None if params["beta"] is None else np.asarray(params["beta"], dtype=np.float64)
+        sums = data.irls_sums(design, family_named(str(params["family"])), beta)
+        decision = check_saturation(
+            context.station, len(design.terms), sums.n, context.policy, f"{design.response} ~ ..."
+        )
+        payload = {
+            "n": sums.n,
+            "xtwx": sums.xtwx.tolist(),
+            "xtwz": sums.xtwz.tolist(),
+            "deviance": sums.deviance,
+            "pearson_chi2": sums.pearson_chi2,
+            "loglik": sums.loglik,
+            "saturated": sums.saturated,
+        }
+        # The saturation decision is the same every round; report it once.
+        return StationOutput(payload, [decision] if beta is None else [])
+
+    # -- coordinator ------------------------------------------------------------------
+
+    def start(self) -> Next[_State]:
+        params = {
+            "step": "prepare",
+            "family": self.family.name,
+            "response": self.spec.response,
+            "offset": self.spec.offset,
+            "numeric": self.spec.numeric,
+            "categorical": self.spec.categorical,
+        }
+        return Next(params, _State())
+
+    def coordinator_step(
+        self, partials: Mapping[str, Payload], state: _State
+    ) -> Next[_State] | Done[GLMResult]:
+        if state.design is None:
+            levels: dict[str, set[Level]] = {c: set() for c in self.spec.categorical}
+            for p in partials.values():
+                for column, values in p["levels"].items():
+                    levels[column].update(values)
+            ordered = {c: sorted(v, key=lambda x: (type(x).__name__, x)) for c, v in levels.items()}
+            design = self.spec.design(ordered)
+            new = _State(
+                design=design,
+                nobs={s: int(p["n"]) for s, p in partials.items()},
+                dropped={s: int(p["dropped"]) for s, p in partials.items()},
+            )
+            return self._irls_round(new, None)
+        return self._irls_step(partials, state)
+
+    def _irls_round(self, state: _State, beta: FloatArray | None) -> Next[_State]:
+        assert state.design is not None
+        params = {
+            "step": "irls",
+            "family": self.family.name,
+            "design": state.design.to_wire(),
+            "beta": None if beta is None else beta.tolist(),
+        }
+        return Next(params, state)
+
+    def _irls_step(
+        self, partials: Mapping[str, Payload], state: _State
+    ) -> Next[_State] | Done[GLMResult]:
+        assert state.design is not None
+        names = state.design.names
+        p = len(names)
+        xtwx = np.zeros((p, p))
+        xtwz = np.zeros(p)
+        deviance = pearson = loglik = 0.0
+        n = 0
+        saturated = False
+        for part in partials.values():
+            xtwx += np.asarray(part["xtwx"], dtype=np.float64)
+            xtwz += np.asarray(part["xtwz"], dtype=np.float64)
+            deviance += float(part["deviance"])
+            pearson += float(part["pearson_chi2"])
+            loglik += float(part["loglik"])
+            n += int(part["n"])
+            saturated = saturated or bool(part["saturated"])
+        if state.beta is None:
+            _check_rank(xtwx, names)
+        try:
+            factor = linalg.cho_factor(xtwx)
+        except linalg.LinAlgError as exc:
+            raise SingularDesign(
+                "the weighted design matrix is not positive definite; a predictor may be "
+                "collinear with others or constant. Remove or combine predictors."
+            ) from exc
+        new_beta = linalg.cho_solve(factor, xtwz)
+        iteration = state.iteration + 1
+        if state.final:
+            assert state.beta is not None
+            stats = _Stats(xtwx, deviance, pearson, loglik, n)
+            return Done(self._result(state, state.beta, stats, iteration - 1))
+        if saturated and deviance < _SEPARATED_DEVIANCE * n:
+            raise _separation()
+        if state.beta is not None:
+            se = np.sqrt(np.diag(linalg.cho_solve(factor, np.eye(p))))
+            if np.all(np.abs(new_beta - state.beta) <= _STEP_TOLERANCE * se):
+                final = _State(state.design, new_beta, iteration, True, state.nobs, state.dropped)
+                return self._irls_round(final, new_beta)
+        if iteration >= MAX_ITERATIONS:
+            if saturated:
+                raise _separation()
+            raise ConvergenceFailed(
+                f"IRLS did not converge in {MAX_ITERATIONS} iterations; check the outcome "
+                "coding and rescale predictors with very large values."
+            )
+        nxt = _State(state.design, new_beta, iteration, False, state.nobs, state.dropped)
+        return self._irls_round(nxt, new_beta)
+
+    def _result(self, state: _State, beta: FloatArray, stats: _Stats, iterations: int) -> GLMResult:
+        assert state.design is not None and state.nobs is not None and state.dropped is not None
+        names = state.design.names
+        p = len(names)
+        df_resid = stats.n - p
+        gaussian = self.family.name == "gaussian"
+        scale = stats.pearson / df_resid if gaussian else 1.0
+        if gaussian:
+            # statsmodels' Gaussian log-likelihood, at the ML scale deviance / n.
+            llf = -stats.n / 2.0 * (math.log(2 * math.pi * stats.deviance / stats.n) + 1.0)
+        else:
+            llf = stats.loglik
+        inverse = linalg.cho_solve(linalg.cho_factor(stats.xtwx), np.eye(p))
+        return GLMResult(
+            family=self.family.name,
+            params=pd.Series(beta, index=names, name="params"),
+            covariance=pd.DataFrame(inverse * scale, index=names, columns=names),
+            llf=llf,
+            deviance=stats.deviance,
+            pearson_chi2=stats.pearson,
+            scale=scale,
+            nobs=stats.n,
+            df_model=p - 1,
+            df_resid=df_resid,
+            iterations=iterations,
+            converged=True,
+            nobs_per_station=dict(state.nobs),
+            dropped_per_station=dict(state.dropped),
+        )
+
+
+@dataclass(frozen=True)
+class _Stats:
+    xtwx: FloatArray
+    deviance: float
+    pearson: float
+    loglik: float
+    n: int
+
+
+def _prepare(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
+    response = str(params["response"])
+    offset = params.get("offset")
+    numeric: list[str] = list(params["numeric"])
+    categorical: list[str] = list(params["categorical"])
+    model_columns = [response, *([str(offset)] if offset else []), *numeric, *categorical]
+    require_columns(data, model_columns, context)
+    require_numeric(data, [response, *([str(offset)] if offset else []), *numeric], context)
+    n = data.complete_count(model_columns)
+    decisions: list[Decision] = [require_rows(n, context, "the model")]
+    dropped = data.complete_count([]) - n
+    family = family_named(str(params["family"]))
+    if family.name == "binomial":
+        counts = data.value_counts([response], model_columns)
+        levels = {k[0] for k in counts}
+        if not levels <= {0, 1}:
+            raise InputError(
+                f"the binomial outcome {response!r} must be coded 0/1 at station "
+                f"{context.station!r}; recode it before fitting."
+            )
+        decisions += check_levels(
+            context.station, {k: v for k, v in counts.items()}, n, context.policy, response
+        )
+    elif family.name == "poisson":
+        _require_non_negative(data, response, context)
+    for column in numeric:
+        if data.distinct_count(column, model_columns) <= 2:
+            counts = data.value_counts([column], model_columns)
+            decisions += check_levels(context.station, dict(counts), n, context.policy, column)
+    released: dict[str, list[Any]] = {}
+    for column in categorical:
+        counts = data.value_counts([column], model_columns)
+        decisions += check_levels(context.station, dict(counts), n, context.policy, column)
+        released[column] = [k[0] for k in counts]
+    return StationOutput({"n": n, "dropped": dropped, "levels": released}, decisions)
+
+
+def _require_non_negative(data: DataSource, column: str, context: StationContext) -> None:
+    if data.count_at_most(column, np.asarray([-1e-300]))[0] > 0:
+        raise InputError(
+            f"the Poisson outcome {column!r} has negative values at station "
+            f"{context.station!r}; it must be a count."
+        )
+
+
+def _check_rank(xtwx: FloatArray, names: list[str]) -> None:
+    """Name the first term that is a linear combination of the terms before it."""
+    diagonal = np.diag(xtwx)
+    for j, name in enumerate(names):
+        if diagonal[j] <= 0:
+            raise SingularDesign(
+                f"term {name!r} is zero in every complete row; drop it from the model."
+            )
+    scale = 1.0 / np.sqrt(diagonal)
+    correlation = xtwx * np.outer(scale, scale)
+    for j in range(1, len(names) + 1):
+        smallest = float(np.linalg.eigvalsh(correlation[:j, :j])[0])
+        if smallest < 1e-10:
+            raise SingularDesign(
+                f"term {names[j - 1]!r} is (nearly) a linear combination of the terms before "
+                "it (collinear predictors); drop it or one of those terms."
+            )
+
+
+def _separation() -> PerfectSeparation:
+    return PerfectSeparation(
+        "the predictors separate the outcome perfectly, so the maximum-likelihood "
+        "estimates do not exist (they run off to infinity). Remove or combine the "
+        "predictor that predicts the outcome exactly, or use a penalized model."
+    )

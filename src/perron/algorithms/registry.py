@@ -1,0 +1,20 @@
+"""The algorithms Perron ships; a station installs and allow-lists from these."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from perron.algorithms.base import FederatedAlgorithm
+from perron.algorithms.crosstab import Crosstab
+from perron.algorithms.glm import GLM
+from perron.algorithms.histogram import Histogram
+from perron.algorithms.quantile import Quantile
+from perron.algorithms.summary import Summary
+
+AlgorithmClass = type[FederatedAlgorithm[Any, Any]]
+
+INSTALLED: Mapping[str, AlgorithmClass] = MappingProxyType(
+    {cls.name: cls for cls in (Summary, Quantile, Crosstab, Histogram, GLM)}
+)

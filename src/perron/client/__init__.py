@@ -1,0 +1,1 @@
+"""The researcher's side: Session and the grids it drives."""

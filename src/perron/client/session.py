@@ -1,0 +1,134 @@
+"""The researcher's handle on a study: every analysis is a method of a Session.
+
+A Session drives algorithms over a :class:`~perron.protocol.grid.Grid`; it is the
+same object whether the stations run in this process (:func:`perron.simulate`) or
+behind a hub (the network issue). Every method accepts ``disclosure``: settings
+that may tighten, never loosen, each station's own rules for this call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Literal
+
+import numpy as np
+
+from perron.algorithms.crosstab import Crosstab, CrosstabResult
+from perron.algorithms.glm import GLM
+from perron.algorithms.glm_result import GLMResult
+from perron.algorithms.histogram import Histogram, HistogramResult
+from perron.algorithms.model_spec import ModelSpec
+from perron.algorithms.quantile import Quantile, QuantileResult
+from perron.algorithms.summary import COMBINED, Summary, SummaryResult
+from perron.protocol.errors import InputError
+from perron.protocol.grid import Grid
+
+Disclosure = Mapping[str, Any] | None
+
+
+class Session:
+    """Federated analyses over the stations of one grid.
+
+    Examples
+    --------
+    >>> import perron, pandas as pd
+    >>> frames = {s: pd.DataFrame({"x": range(i, i + 40)}) for i, s in enumerate("abc")}
+    >>> session = perron.simulate(frames)
+    >>> session.stations
+    ['a', 'b', 'c']
+    """
+
+    def __init__(self, grid: Grid) -> None:
+        self._grid = grid
+
+    @property
+    def stations(self) -> list[str]:
+        return list(self._grid.stations)
+
+    def summary(
+        self,
+        columns: Sequence[str] | str,
+        quantiles: Sequence[float] | None = (0.25, 0.5, 0.75),
+        *,
+        disclosure: Disclosure = None,
+    ) -> SummaryResult:
+        """Count, missing, mean, variance and standard deviation per station and combined.
+
+        Pooled quantiles are added to the ``combined`` rows (as ``25%``, ``50%``...).
+        """
+        names = [columns] if isinstance(columns, str) else list(columns)
+        if not names:
+            raise InputError("summary needs at least one column.")
+        result = Summary(names).run(self._grid, disclosure)
+        if not quantiles:
+            return result
+        table = result.table.copy()
+        decisions = list(result.decisions)
+        for column in names:
+            q = self.quantiles(column, quantiles, disclosure=disclosure)
+            decisions.extend(q.decisions)
+            for prob, value in q.values.items():
+                table.loc[(column, COMBINED), f"{float(prob) * 100:g}%"] = value
+        return replace(result, table=table, decisions=tuple(decisions))
+
+    def quantiles(
+        self, column: str, probabilities: Sequence[float], *, disclosure: Disclosure = None
+    ) -> QuantileResult:
+        """Pooled quantiles (numpy's ``inverted_cdf`` definition) by federated bisection."""
+        return Quantile(column, probabilities).run(self._grid, disclosure)
+
+    def crosstab(self, row: str, col: str, *, disclosure: Disclosure = None) -> CrosstabResult:
+        """Combined contingency table of two categorical columns, small cells suppressed."""
+        return Crosstab(row, col).run(self._grid, disclosure)
+
+    def histogram(
+        self,
+        column: str,
+        bins: int | Sequence[float] = 10,
+        range: tuple[float, float] | None = None,  # noqa: A002 - numpy's name
+        *,
+        disclosure: Disclosure = None,
+    ) -> HistogramResult:
+        """Counts in bins, small cells suppressed.
+
+        With an integer ``bins`` and no ``range``, the bins span the pooled 1st to
+        99th percentile (the minimum and maximum are disclosive); values outside
+        are counted in ``below`` and ``above``.
+        """
+        if isinstance(bins, int):
+            if bins < 1:
+                raise InputError("bins must be a positive integer or a sequence of edges.")
+            if range is None:
+                q = self.quantiles(column, (0.01, 0.99), disclosure=disclosure).values
+                low, high = float(q.iloc[0]), float(q.iloc[1])
+                range = (low, high) if high > low else (low - 0.5, low + 0.5)
+            edges: Sequence[float] = np.linspace(range[0], range[1], bins + 1).tolist()
+        else:
+            edges = list(bins)
+        return Histogram(column, edges).run(self._grid, disclosure)
+
+    def glm(
+        self,
+        y: str,
+        x: Sequence[str] | None = None,
+        *,
+        family: Literal["gaussian", "binomial", "poisson"] = "gaussian",
+        offset: str | None = None,
+        categorical: Sequence[str] = (),
+        intercept: bool = True,
+        disclosure: Disclosure = None,
+    ) -> GLMResult:
+        """Fit a generalized linear model; the result equals the pooled fit.
+
+        ``y`` is a formula (``"low ~ age + smoke + C(race)"``) or, with ``x``, the
+        outcome column. Rows with a missing value in any model column are dropped
+        (complete-case), and the number dropped is reported per station.
+        """
+        if x is None:
+            if "~" not in y:
+                raise InputError("pass predictors as x=[...] or write y as a formula 'y ~ x1 + x2'.")
+            spec = ModelSpec.from_formula(y, offset=offset)
+        else:
+            spec = ModelSpec.from_columns(y, x, categorical, intercept, offset)
+        return GLM(spec, family).run(self._grid, disclosure)

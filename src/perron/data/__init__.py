@@ -1,0 +1,1 @@
+"""The data seam a station step reads through, and its sources."""

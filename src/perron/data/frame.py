@@ -1,0 +1,200 @@
+"""A data source over an in-memory pandas DataFrame, loaded from a file or given."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from perron.data.design import Design, Level
+from perron.data.families import Family
+from perron.data.source import ColumnKind, IrlsSums, Moments
+from perron.protocol.errors import DataSourceError, NonNumericColumn, UnknownColumn
+
+FloatArray = npt.NDArray[np.float64]
+_DESIGN_CACHE_SIZE = 4
+
+
+def load_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file, with a clear error when that is not possible."""
+    path = Path(path)
+    if not path.exists():
+        raise DataSourceError(f"dataset file {str(path)!r} does not exist; check the path.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise DataSourceError(f"could not read {str(path)!r}: {exc}") from exc
+    raise DataSourceError(
+        f"unsupported dataset file type {suffix!r} for {str(path)!r}; use .csv or .parquet."
+    )
+
+
+def _python_level(value: object) -> Level:
+    """numpy scalars -> plain Python values, so levels travel on the wire."""
+    item = value.item() if isinstance(value, np.generic) else value
+    if isinstance(item, bool | int | float | str):
+        return item
+    return str(item)
+
+
+class FrameSource:
+    """Answers a station step's questions from a pandas DataFrame.
+
+    Design matrices are built once per model and kept (a few at a time), so the
+    rounds of an iterative fit do not rebuild them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> source = FrameSource(pd.DataFrame({"x": [1.0, 2.0, None]}))
+    >>> source.complete_count(["x"])
+    2
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self._designs: OrderedDict[Design, tuple[FloatArray, FloatArray, FloatArray]] = (
+            OrderedDict()
+        )
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> FrameSource:
+        return cls(load_table(path))
+
+    # -- the DataSource protocol ------------------------------------------------------
+
+    def schema(self) -> Mapping[str, ColumnKind]:
+        return {str(name): self._kind(str(name)) for name in self._frame.columns}
+
+    def complete_count(self, columns: Sequence[str]) -> int:
+        return int(self._complete(columns).sum())
+
+    def missing_counts(self, columns: Sequence[str]) -> dict[str, int]:
+        return {c: int(self._column(c).isna().sum()) for c in columns}
+
+    def moments(self, column: str) -> Moments:
+        x = self._numeric(column, self._complete([column]))
+        n = int(x.size)
+        if n == 0:
+            return Moments(0, float("nan"), float("nan"), float("nan"), float("nan"))
+        mean = float(x.mean())
+        # Two-pass centred sum of squares: exact enough to pool by Chan's formula.
+        m2 = float(np.sum((x - mean) ** 2))
+        return Moments(n, mean, m2, float(x.min()), float(x.max()))
+
+    def distinct_count(self, column: str, complete_on: Sequence[str]) -> int:
+        rows = self._complete([column, *complete_on])
+        return int(self._column(column)[rows].nunique())
+
+    def value_counts(
+        self, columns: Sequence[str], complete_on: Sequence[str]
+    ) -> dict[tuple[Level, ...], int]:
+        rows = self._complete([*columns, *complete_on])
+        sub = self._frame.loc[rows, list(columns)]
+        counts = sub.groupby(list(columns), sort=True, observed=True).size()
+        out: dict[tuple[Level, ...], int] = {}
+        for key, count in counts.items():
+            values = key if isinstance(key, tuple) else (key,)
+            out[tuple(_python_level(v) for v in values)] = int(count)
+        return out
+
+    def count_at_most(self, column: str, thresholds: FloatArray) -> npt.NDArray[np.int64]:
+        x = np.sort(self._numeric(column, self._complete([column])))
+        return np.searchsorted(x, thresholds, side="right").astype(np.int64)
+
+    def bin_counts(self, column: str, edges: FloatArray) -> npt.NDArray[np.int64]:
+        x = self._numeric(column, self._complete([column]))
+        inner, _ = np.histogram(x, bins=edges)
+        below = int(np.sum(x < edges[0]))
+        above = int(np.sum(x > edges[-1]))
+        return np.concatenate([[below], inner, [above]]).astype(np.int64)
+
+    def irls_sums(self, design: Design, family: Family, beta: FloatArray | None) -> IrlsSums:
+        X, y, offset = self._design(design)
+        if beta is None:
+            mu = family.start_mu(y)
+            eta = family.link(mu)
+        else:
+            eta = X @ beta + offset
+            mu = family.inverse(eta)
+        dlink = family.link_derivative(mu)
+        variance = family.variance(mu)
+        weights = 1.0 / (variance * dlink**2)
+        z = eta - offset + (y - mu) * dlink
+        weighted = X * weights[:, None]
+        saturated = family.name == "binomial" and bool(
+            np.any((mu < 1e-10) | (mu > 1 - 1e-10))
+        )
+        return IrlsSums(
+            n=int(y.size),
+            xtwx=weighted.T @ X,
+            xtwz=weighted.T @ z,
+            deviance=family.deviance(y, mu),
+            pearson_chi2=float(np.sum((y - mu) ** 2 / variance)),
+            loglik=family.loglik(y, mu),
+            saturated=saturated,
+        )
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _column(self, name: str) -> pd.Series:
+        if name not in self._frame.columns:
+            raise UnknownColumn(
+                f"column {name!r} does not exist; available columns: "
+                f"{sorted(map(str, self._frame.columns))}."
+            )
+        return self._frame[name]
+
+    def _kind(self, name: str) -> ColumnKind:
+        series = self._column(name)
+        if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+            return ColumnKind.NUMERIC
+        return ColumnKind.CATEGORICAL
+
+    def _complete(self, columns: Sequence[str]) -> npt.NDArray[np.bool_]:
+        mask = np.ones(len(self._frame), dtype=bool)
+        for name in dict.fromkeys(columns):
+            mask &= self._column(name).notna().to_numpy()
+        return mask
+
+    def _numeric(self, name: str, rows: npt.NDArray[np.bool_]) -> FloatArray:
+        if self._kind(name) is not ColumnKind.NUMERIC:
+            raise NonNumericColumn(
+                f"column {name!r} is not numeric; use it as a category "
+                f"(C({name}) in a formula, or categorical=[{name!r}])."
+            )
+        return np.asarray(self._column(name).to_numpy()[rows], dtype=np.float64)
+
+    def _design(self, design: Design) -> tuple[FloatArray, FloatArray, FloatArray]:
+        cached = self._designs.get(design)
+        if cached is not None:
+            self._designs.move_to_end(design)
+            return cached
+        rows = self._complete(design.columns)
+        X = np.empty((int(rows.sum()), len(design.terms)), dtype=np.float64)
+        for j, term in enumerate(design.terms):
+            if term.column is None:
+                X[:, j] = 1.0
+            elif term.level is not None:
+                values = self._column(term.column).to_numpy()[rows]
+                X[:, j] = np.asarray(values == term.level, dtype=np.float64)
+            else:
+                X[:, j] = self._numeric(term.column, rows)
+        y = self._numeric(design.response, rows)
+        offset = (
+            self._numeric(design.offset, rows)
+            if design.offset is not None
+            else np.zeros(y.size, dtype=np.float64)
+        )
+        self._designs[design] = (X, y, offset)
+        if len(self._designs) > _DESIGN_CACHE_SIZE:
+            self._designs.popitem(last=False)
+        return X, y, offset

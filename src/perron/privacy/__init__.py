@@ -1,0 +1,1 @@
+"""Disclosure control: the holder's policy and the rules a station applies."""

@@ -1,0 +1,106 @@
+"""A data holder's disclosure settings, and how a request may tighten them.
+
+The thresholds follow DataSHIELD (``nfilter.tab``, ``nfilter.glm``,
+``nfilter.levels.density``) and vantage6's algorithm environment, with the
+defaults of the field's statistical disclosure control practice: at least 10 rows
+per station, at least 5 units per released cell, at most 0.33 model parameters per
+row. The data holder sets them; a request may only make them stricter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from perron.protocol.errors import InputError, LooseningRejected
+
+#: Settings where a larger value is stricter.
+_LARGER_IS_STRICTER = frozenset({"min_rows", "min_cell", "round_counts"})
+#: Settings where a smaller value is stricter.
+_SMALLER_IS_STRICTER = frozenset({"max_params_ratio", "levels_density"})
+
+
+@dataclass(frozen=True)
+class DisclosurePolicy:
+    """Disclosure settings of one station.
+
+    Parameters
+    ----------
+    min_rows
+        Smallest number of (complete) rows a station analyses at all.
+    min_cell
+        Smallest non-zero count a released cell, level or tail may hold.
+    max_params_ratio
+        Largest number of model parameters per analysed row (GLM saturation).
+    levels_density
+        Largest number of distinct levels of a categorical column per row.
+    round_counts
+        Released table counts are rounded to a multiple of this base (``None``: exact).
+    release_extremes
+        Whether minimum and maximum values may be released.
+
+    Examples
+    --------
+    >>> holder = DisclosurePolicy(min_cell=10)
+    >>> holder.tightened({"min_rows": 50}).min_rows
+    50
+    """
+
+    min_rows: int = 10
+    min_cell: int = 5
+    max_params_ratio: float = 0.33
+    levels_density: float = 0.33
+    round_counts: int | None = None
+    release_extremes: bool = False
+
+    def __post_init__(self) -> None:
+        if self.min_rows < 1 or self.min_cell < 1:
+            raise InputError("min_rows and min_cell must be at least 1.")
+        if not 0 < self.max_params_ratio <= 1 or not 0 < self.levels_density <= 1:
+            raise InputError("max_params_ratio and levels_density must lie in (0, 1].")
+        if self.round_counts is not None and self.round_counts < 1:
+            raise InputError("round_counts must be a positive integer or None.")
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as a plain mapping (for tasks and audit logs)."""
+        return asdict(self)
+
+    def tightened(self, request: Mapping[str, Any]) -> DisclosurePolicy:
+        """Apply a request's settings, which may only be stricter than the holder's.
+
+        Raises
+        ------
+        LooseningRejected
+            If a requested setting is looser than the holder's.
+        InputError
+            If a requested setting does not exist.
+        """
+        known = {f.name for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for name, wanted in request.items():
+            if name not in known:
+                raise InputError(
+                    f"unknown disclosure setting {name!r}; known settings: {sorted(known)}."
+                )
+            if wanted is None:
+                continue
+            current = getattr(self, name)
+            if not _is_at_least_as_strict(name, current, wanted):
+                raise LooseningRejected(
+                    f"the request asks {name}={wanted!r}, looser than the data holder's "
+                    f"{name}={current!r}; a request may only tighten disclosure settings."
+                )
+            changes[name] = wanted
+        return replace(self, **changes)
+
+
+def _is_at_least_as_strict(name: str, current: Any, wanted: Any) -> bool:
+    if name in _LARGER_IS_STRICTER:
+        if current is None:
+            return True
+        return bool(wanted >= current)
+    if name in _SMALLER_IS_STRICTER:
+        return bool(wanted <= current)
+    # release_extremes: only False is stricter than True.
+    return bool(current or not wanted)

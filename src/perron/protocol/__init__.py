@@ -1,0 +1,1 @@
+"""Wire models and the exception tree; every other package may import this one."""

@@ -1,0 +1,159 @@
+"""The one exception tree of Perron.
+
+Every error a user can meet is a subclass of :class:`PerronError`; its message says
+what happened, why, and what to do about it::
+
+    PerronError
+    ├── InputError                  the request itself is wrong
+    │   ├── UnknownColumn           a column does not exist at a station
+    │   ├── NonNumericColumn        a text/categorical column used as a number
+    │   ├── NoCompleteRows          every row misses a value the analysis needs
+    │   ├── FormulaError            a model formula Perron cannot read
+    │   └── DataSourceError         a dataset cannot be loaded
+    ├── ModelError                  the data cannot support the model
+    │   ├── PerfectSeparation       a logistic model separates the outcome exactly
+    │   ├── SingularDesign          collinear predictors
+    │   └── ConvergenceFailed       the iterations did not converge
+    ├── PolicyViolation             a rule of a data holder stops the request
+    │   ├── DisclosureBlocked       an output would break a disclosure rule
+    │   ├── LooseningRejected       a request tried to loosen the holder's rules
+    │   └── AlgorithmNotAllowed     the algorithm is not installed / allow-listed
+    └── TransportError              a station could not be reached or answered garbage
+
+Errors cross the transport seam by name (:func:`error_from_wire`), so a
+``DisclosureBlocked`` raised at a remote station is a ``DisclosureBlocked`` at the
+researcher too.
+"""
+
+from __future__ import annotations
+
+
+class PerronError(Exception):
+    """Base class of every error Perron raises on purpose."""
+
+
+class InputError(PerronError):
+    """The request is wrong: fix the call, not the data."""
+
+
+class UnknownColumn(InputError):
+    """A requested column does not exist in a station's dataset."""
+
+
+class NonNumericColumn(InputError):
+    """A column that is not numeric was used where a number is needed."""
+
+
+class NoCompleteRows(InputError):
+    """After dropping rows with missing values, nothing is left."""
+
+
+class FormulaError(InputError):
+    """A model formula uses syntax Perron does not support."""
+
+
+class DataSourceError(InputError):
+    """A dataset could not be opened or read."""
+
+
+class ModelError(PerronError):
+    """The data cannot support the requested model."""
+
+
+class PerfectSeparation(ModelError):
+    """A binomial model predicts the outcome exactly; the MLE does not exist."""
+
+
+class SingularDesign(ModelError):
+    """The design matrix is rank deficient (collinear predictors)."""
+
+
+class ConvergenceFailed(ModelError):
+    """The iterative fit did not converge within its iteration limit."""
+
+
+class PolicyViolation(PerronError):
+    """A data holder's policy stops the request."""
+
+
+class DisclosureBlocked(PolicyViolation):
+    """A station refused to release an output that would break a disclosure rule.
+
+    The message names the station, the rule and the threshold, never the protected
+    number.
+    """
+
+    def __init__(self, station: str, rule: str, threshold: float | int, hint: str) -> None:
+        self.station = station
+        self.rule = rule
+        self.threshold = threshold
+        self.hint = hint
+        super().__init__(
+            f"station {station!r} blocked the output: rule {rule!r} "
+            f"(threshold {threshold}) is not met. {hint}"
+        )
+
+    def __reduce__(self) -> tuple[type[DisclosureBlocked], tuple[str, str, float | int, str]]:
+        return (DisclosureBlocked, (self.station, self.rule, self.threshold, self.hint))
+
+
+class LooseningRejected(PolicyViolation):
+    """A request asked for disclosure settings looser than the data holder's."""
+
+
+class AlgorithmNotAllowed(PolicyViolation):
+    """The station does not have the requested algorithm installed and allow-listed."""
+
+
+class TransportError(PerronError):
+    """A station could not be reached or sent an unreadable answer."""
+
+
+_WIRE: dict[str, type[PerronError]] = {
+    cls.__name__: cls
+    for cls in (
+        PerronError,
+        InputError,
+        UnknownColumn,
+        NonNumericColumn,
+        NoCompleteRows,
+        FormulaError,
+        DataSourceError,
+        ModelError,
+        PerfectSeparation,
+        SingularDesign,
+        ConvergenceFailed,
+        PolicyViolation,
+        LooseningRejected,
+        AlgorithmNotAllowed,
+        TransportError,
+    )
+}
+
+
+def error_to_wire(error: PerronError) -> dict[str, object]:
+    """Describe an error so that it can cross the transport seam."""
+    if isinstance(error, DisclosureBlocked):
+        return {
+            "kind": "DisclosureBlocked",
+            "station": error.station,
+            "rule": error.rule,
+            "threshold": error.threshold,
+            "hint": error.hint,
+        }
+    return {"kind": type(error).__name__, "message": str(error)}
+
+
+def error_from_wire(wire: dict[str, object]) -> PerronError:
+    """Rebuild the error a station raised from its wire description."""
+    kind = str(wire.get("kind", "PerronError"))
+    if kind == "DisclosureBlocked":
+        threshold = wire.get("threshold", 0)
+        return DisclosureBlocked(
+            str(wire.get("station", "?")),
+            str(wire.get("rule", "?")),
+            threshold if isinstance(threshold, int | float) else 0,
+            str(wire.get("hint", "")),
+        )
+    cls = _WIRE.get(kind, TransportError)
+    return cls(str(wire.get("message", "")))

@@ -1,0 +1,48 @@
+"""What crosses the transport seam: a task to a station and the partial it returns.
+
+Payloads hold aggregates only (numbers and small numpy arrays whose size does not
+depend on the number of rows); a later codec turns them into bytes for HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Outcome = Literal["passed", "suppressed", "rounded", "withheld"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One disclosure decision a station took on an output.
+
+    ``subject`` names what was checked (a column, a cell, a model), never its value.
+    """
+
+    station: str
+    rule: str
+    threshold: float | int | None
+    outcome: Outcome
+    subject: str
+
+
+@dataclass(frozen=True)
+class Task:
+    """One station step of one round of a federated algorithm."""
+
+    algorithm: str
+    params: Mapping[str, Any]
+    round: int = 0
+    #: Disclosure settings the requester asks for; they may only tighten the holder's.
+    disclosure: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A station's answer to a task: a released aggregate or an error."""
+
+    station: str
+    payload: Mapping[str, Any] | None
+    decisions: tuple[Decision, ...] = ()
+    error: Mapping[str, object] | None = None

@@ -1,0 +1,1 @@
+"""The station: runner, policy checks and (later) audit log at a data holder."""

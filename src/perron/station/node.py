@@ -1,0 +1,97 @@
+"""A station: runs allow-listed algorithm steps on its own data, under its own rules.
+
+The station is where the data holder's control lives. For each task it
+
+1. refuses algorithms that are not installed here or not on the allow-list;
+2. computes the effective disclosure policy: the holder's, tightened (never
+   loosened) by the request;
+3. runs the algorithm's station step through the data seam;
+4. refuses to release anything the algorithm's contract does not declare;
+5. returns a partial, or the error as a wire description, never a traceback
+   (which could hold data values).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping
+
+from perron.algorithms.base import StationContext
+from perron.algorithms.registry import INSTALLED, AlgorithmClass
+from perron.data.source import DataSource
+from perron.privacy.policy import DisclosurePolicy
+from perron.protocol.errors import (
+    AlgorithmNotAllowed,
+    PerronError,
+    PolicyViolation,
+    error_to_wire,
+)
+from perron.protocol.messages import Partial, Task
+
+logger = logging.getLogger(__name__)
+
+
+class Station:
+    """One data holder's node.
+
+    Parameters
+    ----------
+    name
+        The station's name in the study.
+    source
+        Its local data, behind the data seam.
+    policy
+        The holder's disclosure settings.
+    allowed
+        Names of the algorithms the holder allows; ``None`` allows every installed one.
+    installed
+        The algorithms installed at this station.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        source: DataSource,
+        policy: DisclosurePolicy | None = None,
+        allowed: Collection[str] | None = None,
+        installed: Mapping[str, AlgorithmClass] = INSTALLED,
+    ) -> None:
+        self.name = name
+        self.source = source
+        self.policy = policy or DisclosurePolicy()
+        self.allowed = frozenset(installed if allowed is None else allowed)
+        self.installed = installed
+
+    def handle(self, task: Task) -> Partial:
+        """Run one task and return what may be released."""
+        try:
+            algorithm = self._algorithm(task.algorithm)
+            policy = self.policy.tightened(task.disclosure)
+            output = algorithm.station_step(
+                self.source, task.params, StationContext(self.name, policy)
+            )
+            undeclared = set(output.payload) - set(algorithm.contract.releases)
+            if undeclared:
+                raise PolicyViolation(
+                    f"algorithm {task.algorithm!r} tried to release undeclared outputs "
+                    f"{sorted(undeclared)}; the station refused. Report this algorithm."
+                )
+            return Partial(self.name, output.payload, tuple(output.decisions))
+        except PerronError as error:
+            return Partial(self.name, None, error=error_to_wire(error))
+        except Exception as error:  # noqa: BLE001 - nothing unchecked may leave the station
+            logger.exception("station %s: task %s failed", self.name, task.algorithm)
+            wire = {
+                "kind": "PerronError",
+                "message": f"station {self.name!r} failed with {type(error).__name__} while "
+                f"running {task.algorithm!r}; the details are in the station's log.",
+            }
+            return Partial(self.name, None, error=wire)
+
+    def _algorithm(self, name: str) -> AlgorithmClass:
+        if name not in self.installed or name not in self.allowed:
+            raise AlgorithmNotAllowed(
+                f"algorithm {name!r} is not installed or not allow-listed at station "
+                f"{self.name!r}; ask its data manager to allow it."
+            )
+        return self.installed[name]
