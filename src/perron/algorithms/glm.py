@@ -272,9 +272,10 @@ def _prepare(data: DataSource, params: Payload, context: StationContext) -> Stat
                 f"the binomial outcome {response!r} must be coded 0/1 at station "
                 f"{context.station!r}; recode it before fitting."
             )
-        decisions += check_levels(
-            context.station, {k: v for k, v in counts.items()}, n, context.policy, response
-        )
+        # Both outcome levels must be well represented: a station where (nearly)
+        # everyone has the same outcome would disclose that outcome for all its rows.
+        both = {level: counts.get((level,), 0) for level in (0, 1)}
+        decisions += check_levels(context.station, both, n, context.policy, response, zero_ok=False)
     elif family.name == "poisson":
         _require_non_negative(data, response, context)
     for column in numeric:

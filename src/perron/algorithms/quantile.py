@@ -5,7 +5,9 @@ The quantile of order q is the smallest value t with ``C(t) >= ceil(q N)``, wher
 the coordinator sends a few thresholds inside the current bracket of every
 quantile; each station returns its count of values at or below each threshold.
 A bracket shrinks about 16-fold per round, so about ten rounds give a value within
-``1e-10`` of the standard deviation of the exact order statistic.
+``1e-12`` of the spread. A last round asks each station for its smallest value
+inside each final bracket, which makes the result the exact order statistic;
+that value is known to the coordinator to within the bracket width anyway.
 
 Disclosure: a count ``c`` with ``0 < c < min_cell`` (a small lower tail) or
 ``0 < n - c < min_cell`` (a small upper tail) is not released; the station says
@@ -70,6 +72,7 @@ class _State:
     tolerance: float
     bracketed: bool
     thresholds: list[float]
+    snapping: bool = False
 
 
 class Quantile(FederatedAlgorithm[_State | None, QuantileResult]):
@@ -84,6 +87,7 @@ class Quantile(FederatedAlgorithm[_State | None, QuantileResult]):
             "counts": "one per threshold (suppressed: None)",
             "side": "one per threshold: which tail a suppressed count lies in",
             "min_cell": "scalar: the station's cell threshold (a setting, not data)",
+            "inside": "per quantile: smallest value inside the final bracket (width ~1e-12)",
         },
         rules=(MIN_ROWS, MIN_CELL),
     )
@@ -106,6 +110,12 @@ class Quantile(FederatedAlgorithm[_State | None, QuantileResult]):
         decisions = [require_rows(moments.n, context, f"column {column}")]
         if params["step"] == "moments":
             return StationOutput({"n": moments.n, "mean": moments.mean, "m2": moments.m2}, decisions)
+        if params["step"] == "snap":
+            lows = np.asarray([lo for lo, _ in params["brackets"]], dtype=np.float64)
+            highs = np.asarray([hi for _, hi in params["brackets"]], dtype=np.float64)
+            values = data.smallest_above(column, lows)
+            inside = [float(v) if v <= h else None for v, h in zip(values, highs, strict=True)]
+            return StationOutput({"n": moments.n, "inside": inside}, decisions)
         thresholds = np.asarray(params["thresholds"], dtype=np.float64)
         counts = data.count_at_most(column, thresholds)
         k = context.policy.min_cell
@@ -134,6 +144,8 @@ class Quantile(FederatedAlgorithm[_State | None, QuantileResult]):
     ) -> Next[_State | None] | Done[QuantileResult]:
         if state is None:
             return self._first_bracket(partials)
+        if state.snapping:
+            return Done(self._snapped(partials, state))
         lower, upper = _pooled_count_bounds(partials, state, len(state.thresholds))
         total = sum(state.n.values())
         lo, hi, done, exact = list(state.lo), list(state.hi), list(state.done), list(state.exact)
@@ -160,7 +172,9 @@ class Quantile(FederatedAlgorithm[_State | None, QuantileResult]):
         if not state.bracketed:
             return self._check_bracket(lower, upper, state, total)
         if all(done):
-            return Done(self._result(lo, hi, exact, state))
+            brackets = [[a, b] for a, b in zip(lo, hi, strict=True)]
+            snap = _replace(state, lo=lo, hi=hi, exact=exact, snapping=True)
+            return Next({"step": "snap", "column": self.column, "brackets": brackets}, snap)
         return self._probe(state, lo, hi, done, exact)
 
     # -- rounds -----------------------------------------------------------------------
@@ -216,15 +230,20 @@ class Quantile(FederatedAlgorithm[_State | None, QuantileResult]):
         new = _replace(state, lo=lo, hi=hi, done=done, exact=exact, thresholds=thresholds)
         return Next({"step": "probe", "column": self.column, "thresholds": thresholds}, new)
 
-    def _result(
-        self, lo: list[float], hi: list[float], exact: list[bool], state: _State
-    ) -> QuantileResult:
+    def _snapped(self, partials: Mapping[str, Payload], state: _State) -> QuantileResult:
+        values = list(state.hi)
+        resolution = list(np.subtract(state.hi, state.lo))
+        for i, exact in enumerate(state.exact):
+            found = [p["inside"][i] for p in partials.values() if p["inside"][i] is not None]
+            if exact and found:
+                values[i] = min(found)
+                resolution[i] = 0.0
         index = pd.Index(self.probabilities, name="q")
         return QuantileResult(
             column=self.column,
-            values=pd.Series(hi, index=index, name=self.column),
-            resolution=pd.Series(np.subtract(hi, lo), index=index, name="resolution"),
-            exact=pd.Series(exact, index=index, name="exact"),
+            values=pd.Series(values, index=index, name=self.column),
+            resolution=pd.Series(resolution, index=index, name="resolution"),
+            exact=pd.Series(state.exact, index=index, name="exact"),
             nobs_per_station=dict(state.n),
         )
 

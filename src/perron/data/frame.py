@@ -110,6 +110,14 @@ class FrameSource:
         x = np.sort(self._numeric(column, self._complete([column])))
         return np.searchsorted(x, thresholds, side="right").astype(np.int64)
 
+    def smallest_above(self, column: str, thresholds: FloatArray) -> FloatArray:
+        x = np.sort(self._numeric(column, self._complete([column])))
+        positions = np.searchsorted(x, thresholds, side="right")
+        out = np.full(thresholds.shape, np.nan)
+        inside = positions < x.size
+        out[inside] = x[positions[inside]]
+        return out
+
     def bin_counts(self, column: str, edges: FloatArray) -> npt.NDArray[np.int64]:
         x = self._numeric(column, self._complete([column]))
         inner, _ = np.histogram(x, bins=edges)

@@ -87,6 +87,12 @@ class DataSource(Protocol):
         """For each threshold t, the number of non-missing values <= t."""
         ...
 
+    def smallest_above(
+        self, column: str, thresholds: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.float64]:
+        """For each threshold t, the smallest non-missing value > t (NaN if none)."""
+        ...
+
     def bin_counts(self, column: str, edges: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
         """Counts below the first edge, in each bin, and above the last edge.
 

@@ -54,13 +54,24 @@ def check_level_density(
 
 
 def check_levels(
-    station: str, counts: Mapping[object, int], n: int, policy: DisclosurePolicy, column: str
+    station: str,
+    counts: Mapping[object, int],
+    n: int,
+    policy: DisclosurePolicy,
+    column: str,
+    *,
+    zero_ok: bool = True,
 ) -> list[Decision]:
     """Every level of a categorical/binary column must hold ``min_cell`` rows, and the
-    column must pass the level-density rule."""
+    column must pass the level-density rule.
+
+    With ``zero_ok=False`` (levels known in advance, such as a 0/1 outcome) an
+    absent level is blocked too.
+    """
     density = check_level_density(station, len(counts), n, policy, column)
+    smallest = 0 if zero_ok else -1
     for count in counts.values():
-        if 0 < count < policy.min_cell:
+        if smallest < count < policy.min_cell:
             raise DisclosureBlocked(
                 station,
                 MIN_CELL,

@@ -1,0 +1,70 @@
+"""The ``perron`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Perron: federated analysis where the data stays at the station.")
+
+
+@app.callback()
+def _root() -> None:
+    """Perron command line."""
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the plots.")] = Path("out"),
+) -> None:
+    """Run a simulated three-hospital study on the real lung cancer data."""
+    from perron.demo import lung_stations  # noqa: PLC0415 - keep `perron --help` fast
+    from perron.plots import forest_plot  # noqa: PLC0415
+    from perron.simulation import simulate  # noqa: PLC0415
+
+    console = Console()
+    stations = lung_stations()
+    sizes = ", ".join(f"{name} ({len(frame)} rows)" for name, frame in stations.items())
+    console.print(f"[bold]Perron demo[/bold]: lung cancer data at {sizes}")
+    session = simulate(stations)
+
+    summary = session.summary(["age", "ph_karno", "wt_loss"])
+    console.print(_rich_table("Summary (per station and combined)", summary.table.reset_index()))
+
+    model = session.glm("status ~ age + sex + ph_ecog + wt_loss", family="binomial")
+    table = model.summary().reset_index(names="term")
+    console.print(_rich_table(
+        f"Logistic GLM of death during follow-up: n={model.nobs}, "
+        f"dropped {dict(model.dropped_per_station)}, {model.iterations} iterations",
+        table,
+    ))
+    path = forest_plot(model, out / "glm_forest.png", exponentiate=True)
+    console.print(f"Forest plot written to {path}")
+
+
+def _rich_table(title: str, frame: pd.DataFrame) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        table.add_column(str(column), justify="left" if frame[column].dtype == object else "right")
+    for _, row in frame.iterrows():
+        table.add_row(*(_cell(v) for v in row))
+    return table
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.4g}"
+    return str(value)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
