@@ -193,6 +193,10 @@ class GLM(FederatedAlgorithm[_State, GLMResult]):
         iteration = state.iteration + 1
         if state.final:
             assert state.beta is not None
+            if saturated:
+                # Quasi-complete separation: the step shrinks in standard-error units
+                # because the standard errors explode, while fitted probabilities hit 0/1.
+                raise _separation()
             stats = _Stats(xtwx, deviance, pearson, loglik, n)
             return Done(self._result(state, state.beta, stats, iteration - 1))
         if saturated and deviance < _SEPARATED_DEVIANCE * n:
