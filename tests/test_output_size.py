@@ -1,0 +1,73 @@
+"""No row-level data can leave a station: the size of every station output is the
+same whatever the number of rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from perron.algorithms.base import StationContext
+from perron.algorithms.model_spec import ModelSpec
+from perron.algorithms.registry import INSTALLED
+from perron.data.frame import FrameSource
+from perron.privacy.policy import DisclosurePolicy
+
+DESIGN = ModelSpec.from_formula("y ~ x + C(g)").design({"g": ["a", "b", "c"]}).to_wire()
+
+#: Every round type of every installed algorithm, with fixed parameters.
+STEPS: list[tuple[str, dict[str, Any]]] = [
+    ("summary", {"columns": ["x"]}),
+    ("quantile", {"step": "moments", "column": "x"}),
+    ("quantile", {"step": "probe", "column": "x", "thresholds": [-1.0, 0.0, 1.0]}),
+    ("quantile", {"step": "snap", "column": "x", "brackets": [[-0.1, 0.1]]}),
+    ("crosstab", {"row": "g", "col": "y"}),
+    ("histogram", {"column": "x", "edges": [-2.0, -1.0, 0.0, 1.0, 2.0]}),
+    ("glm", {"step": "prepare", "family": "binomial", "response": "y", "offset": None,
+             "numeric": ["x"], "categorical": ["g"]}),
+    ("glm", {"step": "irls", "family": "binomial", "design": DESIGN, "beta": None}),
+    ("glm", {"step": "irls", "family": "binomial", "design": DESIGN, "beta": [0.1, 0.2, 0.0, 0.1]}),
+]
+
+
+def _shape(value: Any) -> Any:
+    """The structure of a payload: keys and lengths, not values."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [len(value), [_shape(v) for v in value]]
+    return type(value).__name__ if value is not None else "int"
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "y": np.tile([0, 1], n)[:n],
+            "g": np.tile(["a", "b", "c"], n)[:n],
+        }
+    )
+
+
+def _outputs(n: int, seed: int) -> list[Any]:
+    source = FrameSource(_frame(n, seed))
+    policy = DisclosurePolicy(min_rows=10, min_cell=1)
+    context = StationContext("s", policy)
+    return [
+        _shape(INSTALLED[name].station_step(source, params, context).payload)
+        for name, params in STEPS
+    ]
+
+
+def test_every_installed_algorithm_is_covered():
+    assert {name for name, _ in STEPS} == set(INSTALLED)
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(n=st.integers(min_value=30, max_value=5000), seed=st.integers(0, 1000))
+def test_output_size_does_not_depend_on_rows(n, seed):
+    assert _outputs(n, seed) == _outputs(30, 0)
