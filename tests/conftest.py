@@ -43,7 +43,7 @@ def randhie() -> pd.DataFrame:
     """RAND health insurance experiment (20,190 rows), Poisson outcome ``mdvis``."""
     from statsmodels.datasets import randhie
 
-    return randhie.load_pandas().data.astype(float)
+    return pd.DataFrame(randhie.load_pandas().data.astype(float))
 
 
 @pytest.fixture(scope="session")
@@ -64,4 +64,4 @@ def whas500() -> pd.DataFrame:
     frame = x.apply(lambda c: c.astype(float) if c.dtype.name == "category" else c)
     frame["fstat"] = y["fstat"].astype(int)
     frame["lenfol"] = y["lenfol"]
-    return frame.reset_index(drop=True)
+    return pd.DataFrame(frame.reset_index(drop=True))

@@ -26,8 +26,17 @@ STEPS: list[tuple[str, dict[str, Any]]] = [
     ("quantile", {"step": "snap", "column": "x", "brackets": [[-0.1, 0.1]]}),
     ("crosstab", {"row": "g", "col": "y"}),
     ("histogram", {"column": "x", "edges": [-2.0, -1.0, 0.0, 1.0, 2.0]}),
-    ("glm", {"step": "prepare", "family": "binomial", "response": "y", "offset": None,
-             "numeric": ["x"], "categorical": ["g"]}),
+    (
+        "glm",
+        {
+            "step": "prepare",
+            "family": "binomial",
+            "response": "y",
+            "offset": None,
+            "numeric": ["x"],
+            "categorical": ["g"],
+        },
+    ),
     ("glm", {"step": "irls", "family": "binomial", "design": DESIGN, "beta": None}),
     ("glm", {"step": "irls", "family": "binomial", "design": DESIGN, "beta": [0.1, 0.2, 0.0, 0.1]}),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -38,11 +39,13 @@ def demo(
 
     model = session.glm("status ~ age + sex + ph_ecog + wt_loss", family="binomial")
     table = model.summary().reset_index(names="term")
-    console.print(_rich_table(
-        f"Logistic GLM of death during follow-up: n={model.nobs}, "
-        f"dropped {dict(model.dropped_per_station)}, {model.iterations} iterations",
-        table,
-    ))
+    console.print(
+        _rich_table(
+            f"Logistic GLM of death during follow-up: n={model.nobs}, "
+            f"dropped {dict(model.dropped_per_station)}, {model.iterations} iterations",
+            table,
+        )
+    )
     path = forest_plot(model, out / "glm_forest.png", exponentiate=True)
     console.print(f"Forest plot written to {path}")
 
@@ -58,7 +61,7 @@ def _rich_table(title: str, frame: pd.DataFrame) -> Table:
 
 def _cell(value: object) -> str:
     if isinstance(value, float):
-        return "" if value != value else f"{value:.4g}"
+        return "" if math.isnan(value) else f"{value:.4g}"
     return str(value)
 
 

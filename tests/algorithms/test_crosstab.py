@@ -10,7 +10,9 @@ from perron import DisclosurePolicy
 
 
 def test_combined_table_equals_pooled_crosstab(lbw, split):
-    session = perron.simulate(split(lbw, (0.6, 0.25, 0.15)), disclosure=DisclosurePolicy(min_cell=1))
+    session = perron.simulate(
+        split(lbw, (0.6, 0.25, 0.15)), disclosure=DisclosurePolicy(min_cell=1)
+    )
 
     result = session.crosstab("race", "smoke")
 

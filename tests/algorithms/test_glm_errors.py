@@ -77,7 +77,7 @@ def test_binomial_outcome_must_be_zero_one(session):
 
 def test_unknown_family_is_rejected(session):
     with pytest.raises(InputError, match="unknown GLM family"):
-        session.glm("low ~ age", family="gamma")  # type: ignore[arg-type]
+        session.glm("low ~ age", family="gamma")
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,13 @@ def test_negative_poisson_outcome_is_rejected(lbw, split):
 
 
 def test_every_error_is_a_perron_error():
-    for error in (UnknownColumn, NonNumericColumn, NoCompleteRows, PerfectSeparation, SingularDesign):
+    for error in (
+        UnknownColumn,
+        NonNumericColumn,
+        NoCompleteRows,
+        PerfectSeparation,
+        SingularDesign,
+    ):
         assert issubclass(error, perron.PerronError)
         assert error.__doc__
 

@@ -22,7 +22,7 @@ def test_combined_moments_equal_pooled(whas500, split):
     result = session.summary(columns)
 
     for column in columns:
-        row = result.table.loc[(column, "combined")]
+        row = result.table.loc[(column, "combined"), :]
         assert row["count"] == whas500[column].count()
         assert_close(row["mean"], whas500[column].mean())
         assert_close(row["var"], whas500[column].var())
@@ -53,7 +53,9 @@ def test_min_and_max_are_withheld_by_default(lbw, split):
 
 
 def test_min_and_max_are_released_where_the_holder_allows(lbw, split):
-    session = perron.simulate(split(lbw, SHARES), disclosure=DisclosurePolicy(release_extremes=True))
+    session = perron.simulate(
+        split(lbw, SHARES), disclosure=DisclosurePolicy(release_extremes=True)
+    )
 
     table = session.summary(["age"], quantiles=None).table
 
@@ -77,9 +79,11 @@ def test_random_splits_give_the_pooled_mean_and_variance(values, k):
     frame = pd.DataFrame({"x": values})
     parts = np.array_split(np.arange(len(values)), k)
     policy = DisclosurePolicy(min_rows=1)
-    session = perron.simulate({f"s{i}": frame.iloc[p] for i, p in enumerate(parts)}, disclosure=policy)
+    session = perron.simulate(
+        {f"s{i}": frame.iloc[p] for i, p in enumerate(parts)}, disclosure=policy
+    )
 
-    row = session.summary(["x"], quantiles=None).table.loc[("x", "combined")]
+    row = session.summary(["x"], quantiles=None).table.loc[("x", "combined"), :]
 
     scale = max(1.0, float(np.abs(values).max()))
     np.testing.assert_allclose(row["mean"], np.mean(values), rtol=1e-8, atol=1e-10 * scale)

@@ -16,8 +16,14 @@ def test_defaults_follow_the_field():
 
 @pytest.mark.parametrize(
     "request_",
-    [{"min_rows": 20}, {"min_cell": 10}, {"max_params_ratio": 0.1}, {"round_counts": 5},
-     {"levels_density": 0.1}, {"release_extremes": False}],
+    [
+        {"min_rows": 20},
+        {"min_cell": 10},
+        {"max_params_ratio": 0.1},
+        {"round_counts": 5},
+        {"levels_density": 0.1},
+        {"release_extremes": False},
+    ],
 )
 def test_stricter_requests_are_applied(request_):
     tightened = DisclosurePolicy().tightened(request_)
@@ -27,8 +33,13 @@ def test_stricter_requests_are_applied(request_):
 
 @pytest.mark.parametrize(
     "request_",
-    [{"min_rows": 5}, {"min_cell": 3}, {"max_params_ratio": 0.5}, {"levels_density": 0.9},
-     {"release_extremes": True}],
+    [
+        {"min_rows": 5},
+        {"min_cell": 3},
+        {"max_params_ratio": 0.5},
+        {"levels_density": 0.9},
+        {"release_extremes": True},
+    ],
 )
 def test_looser_requests_are_rejected(request_):
     with pytest.raises(LooseningRejected, match="may only tighten"):

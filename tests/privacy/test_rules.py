@@ -25,11 +25,13 @@ def _frame(n: int, seed: int = 1) -> pd.DataFrame:
     )
 
 
-def _assert_blocked(error: pytest.ExceptionInfo[DisclosureBlocked], station: str, rule: str,
-                    protected: int) -> None:
+def _assert_blocked(
+    error: pytest.ExceptionInfo[DisclosureBlocked], station: str, rule: str, protected: int
+) -> None:
     assert error.value.station == station
     assert error.value.rule == rule
-    assert f"station {station!r}" in str(error.value) and rule in str(error.value)
+    assert f"station {station!r}" in str(error.value)
+    assert rule in str(error.value)
     assert str(protected) not in str(error.value).replace(str(error.value.threshold), "")
 
 

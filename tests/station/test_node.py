@@ -41,7 +41,9 @@ class _Leaky(FederatedAlgorithm[None, FederatedResult]):
     def start(self) -> Next[None]:
         return Next({}, None)
 
-    def coordinator_step(self, partials: Mapping[str, Payload], state: None) -> Done[FederatedResult]:
+    def coordinator_step(
+        self, partials: Mapping[str, Payload], state: None
+    ) -> Done[FederatedResult]:
         return Done(FederatedResult())
 
 
@@ -63,13 +65,15 @@ def test_algorithm_not_on_the_allow_list_is_refused(source):
 
     partial = station.handle(Task("glm", {}))
 
-    assert partial.payload is None and partial.error is not None
+    assert partial.payload is None
+    assert partial.error is not None
     assert isinstance(error_from_wire(dict(partial.error)), AlgorithmNotAllowed)
 
 
 def test_algorithm_not_installed_is_refused(source):
     partial = Station("a", source).handle(Task("rm -rf", {}))
-    assert partial.error is not None and partial.error["kind"] == "AlgorithmNotAllowed"
+    assert partial.error is not None
+    assert partial.error["kind"] == "AlgorithmNotAllowed"
 
 
 def test_undeclared_output_is_refused(source):
@@ -79,7 +83,8 @@ def test_undeclared_output_is_refused(source):
 
     assert partial.payload is None
     error = error_from_wire(dict(partial.error or {}))
-    assert isinstance(error, PolicyViolation) and "undeclared" in str(error)
+    assert isinstance(error, PolicyViolation)
+    assert "undeclared" in str(error)
 
 
 def test_unexpected_failure_leaks_no_message(source, caplog):
@@ -105,5 +110,3 @@ def test_in_memory_grid_runs_every_station(source):
 def test_empty_grid_is_refused():
     with pytest.raises(ValueError, match="at least one station"):
         InMemoryGrid({})
-
-

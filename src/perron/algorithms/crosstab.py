@@ -97,7 +97,9 @@ class Crosstab(FederatedAlgorithm[None, CrosstabResult]):
     def start(self) -> Next[None]:
         return Next({"row": self.row, "col": self.col}, None)
 
-    def coordinator_step(self, partials: Mapping[str, Payload], state: None) -> Done[CrosstabResult]:
+    def coordinator_step(
+        self, partials: Mapping[str, Payload], state: None
+    ) -> Done[CrosstabResult]:
         rows = _sorted_levels({r for p in partials.values() for r in p["rows"]})
         cols = _sorted_levels({c for p in partials.values() for c in p["cols"]})
         index = pd.Index(rows, name=self.row)

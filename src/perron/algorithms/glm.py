@@ -217,7 +217,9 @@ class GLM(FederatedAlgorithm[_State, GLMResult]):
         return self._irls_round(nxt, new_beta)
 
     def _result(self, state: _State, beta: FloatArray, stats: _Stats, iterations: int) -> GLMResult:
-        assert state.design is not None and state.nobs is not None and state.dropped is not None
+        assert state.design is not None
+        assert state.nobs is not None
+        assert state.dropped is not None
         names = state.design.names
         p = len(names)
         df_resid = stats.n - p

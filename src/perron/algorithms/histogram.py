@@ -74,7 +74,9 @@ class Histogram(FederatedAlgorithm[None, HistogramResult]):
         n = data.complete_count([column])
         decisions = [require_rows(n, context, f"column {column}")]
         counts = data.bin_counts(column, np.asarray(params["edges"], dtype=np.float64))
-        released, more = release_counts(context.station, counts, context.policy, f"bins of {column}")
+        released, more = release_counts(
+            context.station, counts, context.policy, f"bins of {column}"
+        )
         decisions.extend(more)
         return StationOutput(
             {"n": n, "counts": [None if np.isnan(v) else v for v in released.tolist()]}, decisions
@@ -86,9 +88,7 @@ class Histogram(FederatedAlgorithm[None, HistogramResult]):
     def coordinator_step(
         self, partials: Mapping[str, Payload], state: None
     ) -> Done[HistogramResult]:
-        per_station = {
-            s: np.asarray(p["counts"], dtype=np.float64) for s, p in partials.items()
-        }
+        per_station = {s: np.asarray(p["counts"], dtype=np.float64) for s, p in partials.items()}
         total = np.sum(list(per_station.values()), axis=0)
         return Done(
             HistogramResult(

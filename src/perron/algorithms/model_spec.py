@@ -59,14 +59,14 @@ class ModelSpec:
             parsed = Formula(formula)
         except FormulaicError as exc:
             raise FormulaError(f"could not read formula {formula!r}: {exc}") from exc
-        lhs = [str(t) for t in parsed.lhs]  # type: ignore[attr-defined]
+        lhs = [str(t) for t in parsed.lhs]
         if len(lhs) != 1 or not lhs[0].isidentifier():
             raise FormulaError(
                 f"formula {formula!r} must have exactly one plain column as outcome."
             )
         intercept = False
         predictors: list[Predictor] = []
-        for term in parsed.rhs:  # type: ignore[attr-defined]
+        for term in parsed.rhs:
             factors = list(term.factors)
             if len(factors) != 1:
                 raise FormulaError(

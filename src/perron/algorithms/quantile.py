@@ -41,7 +41,7 @@ from perron.algorithms.checks import require_numeric, require_rows
 from perron.data.source import DataSource
 from perron.privacy.rules import MIN_CELL, MIN_ROWS
 from perron.protocol.errors import InputError
-from perron.protocol.messages import Decision
+from perron.protocol.messages import Decision, Outcome
 
 _PROBES = 15
 _RELATIVE_RESOLUTION = 1e-12
@@ -109,7 +109,9 @@ class Quantile(FederatedAlgorithm[_State | None, QuantileResult]):
         moments = data.moments(column)
         decisions = [require_rows(moments.n, context, f"column {column}")]
         if params["step"] == "moments":
-            return StationOutput({"n": moments.n, "mean": moments.mean, "m2": moments.m2}, decisions)
+            return StationOutput(
+                {"n": moments.n, "mean": moments.mean, "m2": moments.m2}, decisions
+            )
         if params["step"] == "snap":
             lows = np.asarray([lo for lo, _ in params["brackets"]], dtype=np.float64)
             highs = np.asarray([hi for _, hi in params["brackets"]], dtype=np.float64)
@@ -131,7 +133,7 @@ class Quantile(FederatedAlgorithm[_State | None, QuantileResult]):
             else:
                 released.append(int(c))
                 side.append(None)
-        outcome = "suppressed" if any(s is not None for s in side) else "passed"
+        outcome: Outcome = "suppressed" if any(s is not None for s in side) else "passed"
         decisions.append(Decision(context.station, MIN_CELL, k, outcome, f"quantile of {column}"))
         payload = {"n": moments.n, "min_cell": k, "counts": released, "side": side}
         return StationOutput(payload, decisions)

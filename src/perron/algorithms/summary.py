@@ -107,12 +107,20 @@ class Summary(FederatedAlgorithm[None, SummaryResult]):
             missing = sum(int(e["missing"]) for e in entries.values())
             rows.append(_row(column, COMBINED, n, missing, mean, m2, extremes))
         table = pd.DataFrame(rows).set_index(["column", "station"])
-        nobs = {s: int(max(p["columns"][c]["n"] for c in self.columns)) for s, p in partials.items()}
+        nobs = {
+            s: int(max(p["columns"][c]["n"] for c in self.columns)) for s, p in partials.items()
+        }
         return Done(SummaryResult(table=table, nobs_per_station=nobs))
 
 
 def _row(
-    column: str, station: str, n: int, missing: int, mean: float, m2: float, extra: Mapping[str, Any]
+    column: str,
+    station: str,
+    n: int,
+    missing: int,
+    mean: float,
+    m2: float,
+    extra: Mapping[str, Any],
 ) -> dict[str, Any]:
     var = m2 / (n - 1) if n > 1 else math.nan
     row: dict[str, Any] = {

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from perron.algorithms.crosstab import Crosstab, CrosstabResult
 from perron.algorithms.glm import GLM
@@ -68,8 +69,8 @@ class Session:
         for column in names:
             q = self.quantiles(column, quantiles, disclosure=disclosure)
             decisions.extend(q.decisions)
-            for prob, value in q.values.items():
-                table.loc[(column, COMBINED), f"{float(prob) * 100:g}%"] = value
+            for prob, value in zip(q.values.index, q.values, strict=True):
+                table.loc[(column, COMBINED), f"{prob * 100:g}%"] = value
         return replace(result, table=table, decisions=tuple(decisions))
 
     def quantiles(
@@ -85,8 +86,8 @@ class Session:
     def histogram(
         self,
         column: str,
-        bins: int | Sequence[float] = 10,
-        range: tuple[float, float] | None = None,  # noqa: A002 - numpy's name
+        bins: int | Sequence[float] | npt.NDArray[np.float64] = 10,
+        range: tuple[float, float] | None = None,
         *,
         disclosure: Disclosure = None,
     ) -> HistogramResult:
@@ -127,7 +128,9 @@ class Session:
         """
         if x is None:
             if "~" not in y:
-                raise InputError("pass predictors as x=[...] or write y as a formula 'y ~ x1 + x2'.")
+                raise InputError(
+                    "pass predictors as x=[...] or write y as a formula 'y ~ x1 + x2'."
+                )
             spec = ModelSpec.from_formula(y, offset=offset)
         else:
             spec = ModelSpec.from_columns(y, x, categorical, intercept, offset)

@@ -138,9 +138,7 @@ class FrameSource:
         weights = 1.0 / (variance * dlink**2)
         z = eta - offset + (y - mu) * dlink
         weighted = X * weights[:, None]
-        saturated = family.name == "binomial" and bool(
-            np.any((mu < 1e-10) | (mu > 1 - 1e-10))
-        )
+        saturated = family.name == "binomial" and bool(np.any((mu < 1e-10) | (mu > 1 - 1e-10)))
         return IrlsSums(
             n=int(y.size),
             xtwx=weighted.T @ X,

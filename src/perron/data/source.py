@@ -100,6 +100,8 @@ class DataSource(Protocol):
         """
         ...
 
-    def irls_sums(self, design: Design, family: Family, beta: npt.NDArray[np.float64] | None) -> IrlsSums:
+    def irls_sums(
+        self, design: Design, family: Family, beta: npt.NDArray[np.float64] | None
+    ) -> IrlsSums:
         """X'WX, X'Wz, deviance and log-likelihood at ``beta`` (starting values if None)."""
         ...

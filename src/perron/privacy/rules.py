@@ -8,13 +8,14 @@ rule and the threshold. No message contains the number the rule protects.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import DisclosureBlocked
-from perron.protocol.messages import Decision
+from perron.protocol.messages import Decision, Outcome
 
 MIN_ROWS = "min_rows"
 MIN_CELL = "min_cell"
@@ -55,7 +56,7 @@ def check_level_density(
 
 def check_levels(
     station: str,
-    counts: Mapping[object, int],
+    counts: Mapping[Any, int],
     n: int,
     policy: DisclosurePolicy,
     column: str,
@@ -99,7 +100,7 @@ def check_saturation(
 
 def check_extremes(station: str, policy: DisclosurePolicy, subject: str) -> Decision:
     """Minimum and maximum are released only where the holder allows it."""
-    outcome = "passed" if policy.release_extremes else "withheld"
+    outcome: Outcome = "passed" if policy.release_extremes else "withheld"
     return Decision(station, EXTREMES, None, outcome, subject)
 
 
@@ -114,15 +115,8 @@ def release_counts(
     released = counts.astype(np.float64)
     small = (counts > 0) & (counts < policy.min_cell)
     released[small] = np.nan
-    decisions = [
-        Decision(
-            station,
-            MIN_CELL,
-            policy.min_cell,
-            "suppressed" if bool(small.any()) else "passed",
-            subject,
-        )
-    ]
+    outcome: Outcome = "suppressed" if bool(small.any()) else "passed"
+    decisions = [Decision(station, MIN_CELL, policy.min_cell, outcome, subject)]
     if policy.round_counts is not None:
         base = float(policy.round_counts)
         released = np.round(released / base) * base

@@ -79,7 +79,7 @@ class Station:
             return Partial(self.name, output.payload, tuple(output.decisions))
         except PerronError as error:
             return Partial(self.name, None, error=error_to_wire(error))
-        except Exception as error:  # noqa: BLE001 - nothing unchecked may leave the station
+        except Exception as error:
             logger.exception("station %s: task %s failed", self.name, task.algorithm)
             wire = {
                 "kind": "PerronError",
