@@ -28,7 +28,7 @@ def demo(
     from perron.plots import forest_plot  # noqa: PLC0415
     from perron.simulation import simulate  # noqa: PLC0415
 
-    console = Console()
+    console = Console(width=max(Console().width, 120))
     stations = lung_stations()
     sizes = ", ".join(f"{name} ({len(frame)} rows)" for name, frame in stations.items())
     console.print(f"[bold]Perron demo[/bold]: lung cancer data at {sizes}")

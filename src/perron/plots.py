@@ -10,6 +10,7 @@ mpl.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from perron.algorithms.glm_result import GLMResult
 
@@ -38,10 +39,13 @@ def forest_plot(result: GLMResult, path: str | Path, *, exponentiate: bool = Fal
     )
     axis.axvline(reference, color="grey", linestyle="--", linewidth=1)
     axis.set_yticks(positions, list(table.index))
-    label = "ratio (95% CI)" if exponentiate else "estimate (95% CI)"
-    axis.set_xlabel(f"{result.family} GLM {label}")
+    ratio = {"binomial": "odds ratio", "poisson": "rate ratio"}.get(result.family, "ratio")
+    label = f"{ratio} (95% CI)" if exponentiate else "estimate (95% CI)"
+    axis.set_xlabel(f"{result.family} GLM: {label}")
     if exponentiate:
         axis.set_xscale("log")
+        axis.xaxis.set_major_formatter(ScalarFormatter())
+        axis.xaxis.set_minor_formatter(NullFormatter())
     axis.set_title(f"Federated GLM over {len(result.nobs_per_station)} stations, n={result.nobs}")
     figure.tight_layout()
     out = Path(path)

@@ -34,7 +34,8 @@ class Family:
         if self.name == "binomial":
             return (y + 0.5) / 2.0
         if self.name == "poisson":
-            return (y + float(y.mean())) / 2.0
+            # A station with only zero counts must not start at log(0).
+            return (y + (float(y.mean()) or 1.0)) / 2.0
         return y.copy()
 
     def link(self, mu: FloatArray) -> FloatArray:
