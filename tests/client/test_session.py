@@ -45,7 +45,7 @@ def test_per_station_policies_apply_to_their_station_only(lbw):
     table = session.summary(["age"], quantiles=None).table
     assert not np.isnan(table.loc[("age", "a"), "min"])
     assert np.isnan(table.loc[("age", "b"), "min"])
-    assert "min" not in table.loc[("age", "combined")].dropna().index
+    assert "min" not in table.loc[("age", "combined"), :].dropna().index
 
 
 def test_glm_without_intercept_from_columns(lbw):
