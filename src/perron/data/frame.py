@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from perron.data.design import Design, Level
+from perron.data.design import Design, Level, Term
 from perron.data.families import Family
 from perron.data.source import ColumnKind, IrlsSums, Moments
-from perron.protocol.errors import DataSourceError, NonNumericColumn, UnknownColumn
+from perron.data.survival import CoxSums, EventTable, SurvivalSpec, TimeMap, stratum_key
+from perron.protocol.errors import DataSourceError, InputError, NonNumericColumn, UnknownColumn
 
 FloatArray = npt.NDArray[np.float64]
 _DESIGN_CACHE_SIZE = 4
@@ -64,6 +66,7 @@ class FrameSource:
         self._designs: OrderedDict[Design, tuple[FloatArray, FloatArray, FloatArray]] = (
             OrderedDict()
         )
+        self._survival: dict[tuple[SurvivalSpec, tuple[str, ...]], dict[str, _Rows]] = {}
 
     @classmethod
     def from_path(cls, path: str | Path) -> FrameSource:
@@ -149,7 +152,89 @@ class FrameSource:
             saturated=saturated,
         )
 
+    def event_table(
+        self, spec: SurvivalSpec, groups: Sequence[str], timemap: TimeMap
+    ) -> dict[str, EventTable]:
+        out: dict[str, EventTable] = {}
+        for key, rows in self._survival_rows(spec, groups).items():
+            start, stop, event = rows.mapped(timemap, key)
+            times = np.unique(np.concatenate([stop, start[np.isfinite(start)]]))
+            at_stop = np.searchsorted(times, stop)
+            events = np.bincount(at_stop[event], minlength=times.size)
+            censored = np.bincount(at_stop[~event], minlength=times.size)
+            finite = np.isfinite(start)
+            entries = np.bincount(np.searchsorted(times, start[finite]), minlength=times.size)
+            out[key] = EventTable(times, events, censored, entries)
+        return out
+
+    def cox_sums(
+        self,
+        spec: SurvivalSpec,
+        beta: FloatArray,
+        times: Mapping[str, FloatArray],
+        timemap: TimeMap,
+    ) -> dict[str, CoxSums]:
+        out: dict[str, CoxSums] = {}
+        for key, rows in self._survival_rows(spec, spec.strata).items():
+            if key not in times:
+                continue
+            grid = np.asarray(times[key], dtype=np.float64)
+            start, stop, event = rows.mapped(timemap, key)
+            out[key] = _risk_set_sums(rows.x, beta, start, stop, event, grid)
+        return out
+
     # -- helpers ----------------------------------------------------------------------
+
+    def _survival_rows(self, spec: SurvivalSpec, groups: Sequence[str]) -> dict[str, _Rows]:
+        cache_key = (spec, tuple(groups))
+        cached = self._survival.get(cache_key)
+        if cached is not None:
+            return cached
+        columns = [*spec.columns, *groups]
+        rows = self._complete(columns)
+        stop = self._numeric(spec.stop, rows)
+        event_values = self._numeric(spec.event, rows)
+        if not np.isin(event_values, (0.0, 1.0)).all():
+            raise InputError(
+                f"the event column {spec.event!r} must be coded 0/1 (1 = event); recode it "
+                "(R's lung data uses 1/2: subtract 1)."
+            )
+        start = (
+            self._numeric(spec.start, rows)
+            if spec.start is not None
+            else np.full(stop.size, -np.inf)
+        )
+        if np.any(start >= stop):
+            raise InputError(
+                f"some rows have {spec.start!r} >= {spec.stop!r}; every interval must "
+                "have start < stop."
+            )
+        x = self._terms(spec.terms, rows)
+        if groups:
+            values = self._frame.loc[rows, list(groups)].to_numpy()
+            keys = np.asarray([stratum_key([_python_level(v) for v in row]) for row in values])
+        else:
+            keys = np.full(stop.size, "all")
+        out: dict[str, _Rows] = {}
+        for key in sorted(set(keys.tolist())):
+            mask = keys == key
+            out[key] = _Rows(start[mask], stop[mask], event_values[mask] == 1.0, x[mask])
+        self._survival[cache_key] = out
+        if len(self._survival) > _DESIGN_CACHE_SIZE:
+            self._survival.pop(next(iter(self._survival)))
+        return out
+
+    def _terms(self, terms: Sequence[Term], rows: npt.NDArray[np.bool_]) -> FloatArray:
+        X = np.empty((int(rows.sum()), len(terms)), dtype=np.float64)
+        for j, term in enumerate(terms):
+            if term.column is None:
+                X[:, j] = 1.0
+            elif term.level is not None:
+                values = self._column(term.column).to_numpy()[rows]
+                X[:, j] = np.asarray(values == term.level, dtype=np.float64)
+            else:
+                X[:, j] = self._numeric(term.column, rows)
+        return X
 
     def _column(self, name: str) -> pd.Series:
         if name not in self._frame.columns:
@@ -185,15 +270,7 @@ class FrameSource:
             self._designs.move_to_end(design)
             return cached
         rows = self._complete(design.columns)
-        X = np.empty((int(rows.sum()), len(design.terms)), dtype=np.float64)
-        for j, term in enumerate(design.terms):
-            if term.column is None:
-                X[:, j] = 1.0
-            elif term.level is not None:
-                values = self._column(term.column).to_numpy()[rows]
-                X[:, j] = np.asarray(values == term.level, dtype=np.float64)
-            else:
-                X[:, j] = self._numeric(term.column, rows)
+        X = self._terms(design.terms, rows)
         y = self._numeric(design.response, rows)
         offset = (
             self._numeric(design.offset, rows)
@@ -204,3 +281,79 @@ class FrameSource:
         if len(self._designs) > _DESIGN_CACHE_SIZE:
             self._designs.popitem(last=False)
         return X, y, offset
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """One stratum's complete rows: (start, stop], event flag and covariates."""
+
+    start: FloatArray
+    stop: FloatArray
+    event: npt.NDArray[np.bool_]
+    x: FloatArray
+
+    def mapped(
+        self, timemap: TimeMap, key: str
+    ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+        """Times after the station's coarsening; rows that collapse are dropped."""
+        stop = np.where(
+            self.event, timemap.events(key, self.stop), timemap.others(key, self.stop)
+        )
+        start = self.start
+        if np.isfinite(start).any():
+            start = np.where(np.isfinite(start), timemap.others(key, start), start)
+        keep = start < stop
+        if keep.all():
+            return start, stop, self.event
+        return start[keep], stop[keep], self.event[keep]
+
+
+def _risk_set_sums(
+    x: FloatArray,
+    beta: FloatArray,
+    start: FloatArray,
+    stop: FloatArray,
+    event: npt.NDArray[np.bool_],
+    times: FloatArray,
+) -> CoxSums:
+    """Sums over the risk sets {start < t <= stop} and the events at each time t.
+
+    A row is in the risk sets of times[k] for k in [#times <= start, #times <= stop);
+    adding its weight at the first index and subtracting it after the last, then a
+    cumulative sum, gives every risk-set sum in O(n + T) per component.
+    """
+    keep = start < stop
+    if not keep.all():  # rows collapsed by the station's time map
+        x, start, stop, event = x[keep], start[keep], stop[keep], event[keep]
+    T = times.size
+    p = x.shape[1]
+    w = np.exp(x @ beta)
+    first = np.searchsorted(times, start, side="right")
+    last = np.searchsorted(times, stop, side="right")
+
+    def risk(weights: FloatArray) -> FloatArray:
+        diff = np.bincount(first, weights, minlength=T + 1) - np.bincount(
+            last, weights, minlength=T + 1
+        )
+        return np.cumsum(diff)[:T]
+
+    at = np.searchsorted(times, stop[event], side="left")
+    we, xe = w[event], x[event]
+
+    def at_events(weights: FloatArray) -> FloatArray:
+        return np.asarray(np.bincount(at, weights, minlength=T)[:T], dtype=np.float64)
+
+    s0 = risk(w)
+    e0 = at_events(we)
+    s1 = np.empty((T, p))
+    e1 = np.empty((T, p))
+    s2 = np.empty((T, p, p))
+    e2 = np.empty((T, p, p))
+    for a in range(p):
+        s1[:, a] = risk(w * x[:, a])
+        e1[:, a] = at_events(we * xe[:, a])
+        for b in range(a + 1):
+            s2[:, a, b] = s2[:, b, a] = risk(w * x[:, a] * x[:, b])
+            e2[:, a, b] = e2[:, b, a] = at_events(we * xe[:, a] * xe[:, b])
+    d = np.bincount(at, minlength=T)[:T].astype(np.int64)
+    return CoxSums(d, s0, s1, s2, e0, e1, e2, xe.sum(axis=0), int(stop.size))

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from perron.data.design import Design, Level
 from perron.data.families import Family
+from perron.data.survival import CoxSums, EventTable, SurvivalSpec, TimeMap
 
 
 class ColumnKind(Enum):
@@ -104,4 +105,24 @@ class DataSource(Protocol):
         self, design: Design, family: Family, beta: npt.NDArray[np.float64] | None
     ) -> IrlsSums:
         """X'WX, X'Wz, deviance and log-likelihood at ``beta`` (starting values if None)."""
+        ...
+
+    def event_table(
+        self, spec: SurvivalSpec, groups: Sequence[str], timemap: TimeMap
+    ) -> dict[str, EventTable]:
+        """Events, censorings and entries by (mapped) time, per group of ``groups``.
+
+        Complete-case on the spec's and the groups' columns; keys are
+        :func:`~perron.data.survival.stratum_key` of the group values.
+        """
+        ...
+
+    def cox_sums(
+        self,
+        spec: SurvivalSpec,
+        beta: npt.NDArray[np.float64],
+        times: Mapping[str, npt.NDArray[np.float64]],
+        timemap: TimeMap,
+    ) -> dict[str, CoxSums]:
+        """Risk-set and event sums at ``times`` per stratum of ``spec.strata``."""
         ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
+from typing import Any, Literal
 
 from perron.protocol.errors import InputError, LooseningRejected
 
@@ -19,6 +19,8 @@ from perron.protocol.errors import InputError, LooseningRejected
 _LARGER_IS_STRICTER = frozenset({"min_rows", "min_cell", "round_counts"})
 #: Settings where a smaller value is stricter.
 _SMALLER_IS_STRICTER = frozenset({"max_params_ratio", "levels_density"})
+#: Time resolutions from loosest to strictest.
+_TIME_LEVELS = ("exact", "rounded", "none")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,12 @@ class DisclosurePolicy:
         Released table counts are rounded to a multiple of this base (``None``: exact).
     release_extremes
         Whether minimum and maximum values may be released.
+    event_times
+        How survival analyses may use time values: ``"exact"`` (full resolution),
+        ``"rounded"`` (every time rounded up to a multiple of ``time_grid`` first) or
+        ``"none"`` (survival analyses are blocked).
+    time_grid
+        The rounding grid for ``event_times="rounded"`` (in the data's time unit).
 
     Examples
     --------
@@ -53,8 +61,14 @@ class DisclosurePolicy:
     levels_density: float = 0.33
     round_counts: int | None = None
     release_extremes: bool = False
+    event_times: Literal["exact", "rounded", "none"] = "exact"
+    time_grid: float | None = None
 
     def __post_init__(self) -> None:
+        if self.event_times not in _TIME_LEVELS:
+            raise InputError("event_times must be 'exact', 'rounded' or 'none'.")
+        if self.event_times == "rounded" and (self.time_grid is None or self.time_grid <= 0):
+            raise InputError("event_times='rounded' needs a positive time_grid (e.g. 7 days).")
         if self.min_rows < 1 or self.min_cell < 1:
             raise InputError("min_rows and min_cell must be at least 1.")
         if not 0 < self.max_params_ratio <= 1 or not 0 < self.levels_density <= 1:
@@ -102,5 +116,9 @@ def _is_at_least_as_strict(name: str, current: Any, wanted: Any) -> bool:
         return bool(wanted >= current)
     if name in _SMALLER_IS_STRICTER:
         return bool(wanted <= current)
+    if name == "event_times":
+        return wanted in _TIME_LEVELS and _TIME_LEVELS.index(wanted) >= _TIME_LEVELS.index(current)
+    if name == "time_grid":
+        return current is None or bool(wanted >= current)
     # release_extremes: only False is stricter than True.
     return bool(current or not wanted)
