@@ -25,7 +25,7 @@ def demo(
 ) -> None:
     """Run a simulated three-hospital study on the real lung cancer data."""
     from perron.demo import lung_stations  # noqa: PLC0415 - keep `perron --help` fast
-    from perron.plots import forest_plot  # noqa: PLC0415
+    from perron.plots import glm_forest_plot  # noqa: PLC0415
     from perron.simulation import simulate  # noqa: PLC0415
 
     console = Console(width=max(Console().width, 120))
@@ -46,7 +46,7 @@ def demo(
             table,
         )
     )
-    path = forest_plot(model, out / "glm_forest.png", exponentiate=True)
+    path = glm_forest_plot(model, out / "glm_forest.png", exponentiate=True)
     console.print(f"Forest plot written to {path}")
 
 

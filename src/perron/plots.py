@@ -10,46 +10,63 @@ mpl.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from perron.algorithms.glm_result import GLMResult
 
 
-def forest_plot(result: GLMResult, path: str | Path, *, exponentiate: bool = False) -> Path:
-    """Draw estimates with 95% confidence intervals (no intercept) and save a PNG.
+def forest_plot(
+    estimates: pd.Series,
+    lower: pd.Series,
+    upper: pd.Series,
+    path: str | Path,
+    *,
+    exponentiate: bool = False,
+    xlabel: str = "estimate (95% CI)",
+    title: str = "",
+) -> Path:
+    """Draw estimates with their confidence limits, one row per term, and save a PNG.
 
-    With ``exponentiate`` the axis shows odds/rate ratios.
+    With ``exponentiate`` all three are exponentiated and drawn on a log axis
+    (odds, rate or hazard ratios).
     """
-    table = result.summary().drop(index="Intercept", errors="ignore")
-    estimates = table["coef"].to_numpy()
-    lower, upper = table.iloc[:, 4].to_numpy(), table.iloc[:, 5].to_numpy()
+    names = list(estimates.index)
+    est, low, high = (np.asarray(v, dtype=np.float64) for v in (estimates, lower, upper))
     reference = 0.0
     if exponentiate:
-        estimates, lower, upper = np.exp(estimates), np.exp(lower), np.exp(upper)
+        est, low, high = np.exp(est), np.exp(low), np.exp(high)
         reference = 1.0
-    positions = np.arange(len(table))[::-1]
-    figure, axis = plt.subplots(figsize=(7, 1.2 + 0.45 * len(table)))
-    axis.errorbar(
-        estimates,
-        positions,
-        xerr=[estimates - lower, upper - estimates],
-        fmt="o",
-        color="#1f4e79",
-        capsize=3,
-    )
+    positions = np.arange(len(names))[::-1]
+    figure, axis = plt.subplots(figsize=(7, 1.2 + 0.45 * len(names)))
+    axis.errorbar(est, positions, xerr=[est - low, high - est], fmt="o", color="#1f4e79", capsize=3)
     axis.axvline(reference, color="grey", linestyle="--", linewidth=1)
-    axis.set_yticks(positions, list(table.index))
-    ratio = {"binomial": "odds ratio", "poisson": "rate ratio"}.get(result.family, "ratio")
-    label = f"{ratio} (95% CI)" if exponentiate else "estimate (95% CI)"
-    axis.set_xlabel(f"{result.family} GLM: {label}")
+    axis.set_yticks(positions, names)
+    axis.set_xlabel(xlabel)
     if exponentiate:
         axis.set_xscale("log")
         axis.xaxis.set_major_formatter(ScalarFormatter())
         axis.xaxis.set_minor_formatter(NullFormatter())
-    axis.set_title(f"Federated GLM over {len(result.nobs_per_station)} stations, n={result.nobs}")
+    axis.set_title(title)
     figure.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=120)
     plt.close(figure)
     return out
+
+
+def glm_forest_plot(result: GLMResult, path: str | Path, *, exponentiate: bool = False) -> Path:
+    """Forest plot of a GLM's coefficients (without the intercept)."""
+    table = result.summary().drop(index="Intercept", errors="ignore")
+    ratio = {"binomial": "odds ratio", "poisson": "rate ratio"}.get(result.family, "ratio")
+    label = f"{ratio} (95% CI)" if exponentiate else "estimate (95% CI)"
+    return forest_plot(
+        table["coef"],
+        table.iloc[:, 4],
+        table.iloc[:, 5],
+        path,
+        exponentiate=exponentiate,
+        xlabel=f"{result.family} GLM: {label}",
+        title=f"Federated GLM over {len(result.nobs_per_station)} stations, n={result.nobs}",
+    )

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,7 +37,13 @@ from perron.algorithms.base import (
     StationContext,
     StationOutput,
 )
-from perron.algorithms.checks import require_columns, require_numeric, require_rows
+from perron.algorithms.checks import (
+    check_rank,
+    predictor_levels,
+    require_columns,
+    require_numeric,
+    require_rows,
+)
 from perron.algorithms.glm_result import GLMResult
 from perron.algorithms.model_spec import ModelSpec
 from perron.data.design import Design, Level
@@ -181,7 +186,7 @@ class GLM(FederatedAlgorithm[_State, GLMResult]):
             n += int(part["n"])
             saturated = saturated or bool(part["saturated"])
         if state.beta is None:
-            _check_rank(xtwx, names)
+            check_rank(xtwx, names)
         try:
             factor = linalg.cho_factor(xtwx)
         except linalg.LinAlgError as exc:
@@ -284,15 +289,8 @@ def _prepare(data: DataSource, params: Payload, context: StationContext) -> Stat
         decisions += check_levels(context.station, both, n, context.policy, response, zero_ok=False)
     elif family.name == "poisson":
         _require_non_negative(data, response, context)
-    for column in numeric:
-        if data.distinct_count(column, model_columns) <= 2:
-            counts = data.value_counts([column], model_columns)
-            decisions += check_levels(context.station, dict(counts), n, context.policy, column)
-    released: dict[str, list[Any]] = {}
-    for column in categorical:
-        counts = data.value_counts([column], model_columns)
-        decisions += check_levels(context.station, dict(counts), n, context.policy, column)
-        released[column] = [k[0] for k in counts]
+    more, released = predictor_levels(data, numeric, categorical, model_columns, n, context)
+    decisions += more
     return StationOutput({"n": n, "dropped": dropped, "levels": released}, decisions)
 
 
@@ -302,25 +300,6 @@ def _require_non_negative(data: DataSource, column: str, context: StationContext
             f"the Poisson outcome {column!r} has negative values at station "
             f"{context.station!r}; it must be a count."
         )
-
-
-def _check_rank(xtwx: FloatArray, names: list[str]) -> None:
-    """Name the first term that is a linear combination of the terms before it."""
-    diagonal = np.diag(xtwx)
-    for j, name in enumerate(names):
-        if diagonal[j] <= 0:
-            raise SingularDesign(
-                f"term {name!r} is zero in every complete row; drop it from the model."
-            )
-    scale = 1.0 / np.sqrt(diagonal)
-    correlation = xtwx * np.outer(scale, scale)
-    for j in range(1, len(names) + 1):
-        smallest = float(np.linalg.eigvalsh(correlation[:j, :j])[0])
-        if smallest < 1e-10:
-            raise SingularDesign(
-                f"term {names[j - 1]!r} is (nearly) a linear combination of the terms before "
-                "it (collinear predictors); drop it or one of those terms."
-            )
 
 
 def _separation() -> PerfectSeparation:

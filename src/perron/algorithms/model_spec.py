@@ -104,8 +104,16 @@ class ModelSpec:
 
     def design(self, levels: dict[str, list[Level]]) -> Design:
         """The design matrix's terms, treatment-coded with the first level as reference."""
+        return Design(self.response, self.terms(levels), self.offset)
+
+    def terms(
+        self, levels: dict[str, list[Level]], *, always_reference: bool = False
+    ) -> tuple[Term, ...]:
+        """Terms of the design. Without an intercept the first categorical predictor
+        gets a column for every level (as patsy does), unless ``always_reference``
+        (a Cox model has no intercept but its baseline hazard plays that role)."""
         terms: list[Term] = [Term("Intercept")] if self.intercept else []
-        full_coding = not self.intercept
+        full_coding = not self.intercept and not always_reference
         for predictor in self.predictors:
             if not predictor.categorical:
                 terms.append(Term(predictor.label, predictor.column))
@@ -116,4 +124,4 @@ class ModelSpec:
             prefix = "" if kept is column_levels else "T."
             for level in kept:
                 terms.append(Term(f"{predictor.label}[{prefix}{level}]", predictor.column, level))
-        return Design(self.response, tuple(terms), self.offset)
+        return tuple(terms)

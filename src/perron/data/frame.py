@@ -66,7 +66,7 @@ class FrameSource:
         self._designs: OrderedDict[Design, tuple[FloatArray, FloatArray, FloatArray]] = (
             OrderedDict()
         )
-        self._survival: dict[tuple[SurvivalSpec, tuple[str, ...]], dict[str, _Rows]] = {}
+        self._survival: dict[tuple[SurvivalSpec, tuple[str, ...], bool], dict[str, _Rows]] = {}
 
     @classmethod
     def from_path(cls, path: str | Path) -> FrameSource:
@@ -156,7 +156,7 @@ class FrameSource:
         self, spec: SurvivalSpec, groups: Sequence[str], timemap: TimeMap
     ) -> dict[str, EventTable]:
         out: dict[str, EventTable] = {}
-        for key, rows in self._survival_rows(spec, groups).items():
+        for key, rows in self._survival_rows(spec, groups, covariates=False).items():
             start, stop, event = rows.mapped(timemap, key)
             times = np.unique(np.concatenate([stop, start[np.isfinite(start)]]))
             at_stop = np.searchsorted(times, stop)
@@ -175,7 +175,7 @@ class FrameSource:
         timemap: TimeMap,
     ) -> dict[str, CoxSums]:
         out: dict[str, CoxSums] = {}
-        for key, rows in self._survival_rows(spec, spec.strata).items():
+        for key, rows in self._survival_rows(spec, spec.strata, covariates=True).items():
             if key not in times:
                 continue
             grid = np.asarray(times[key], dtype=np.float64)
@@ -185,8 +185,10 @@ class FrameSource:
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _survival_rows(self, spec: SurvivalSpec, groups: Sequence[str]) -> dict[str, _Rows]:
-        cache_key = (spec, tuple(groups))
+    def _survival_rows(
+        self, spec: SurvivalSpec, groups: Sequence[str], *, covariates: bool
+    ) -> dict[str, _Rows]:
+        cache_key = (spec, tuple(groups), covariates)
         cached = self._survival.get(cache_key)
         if cached is not None:
             return cached
@@ -209,7 +211,7 @@ class FrameSource:
                 f"some rows have {spec.start!r} >= {spec.stop!r}; every interval must "
                 "have start < stop."
             )
-        x = self._terms(spec.terms, rows)
+        x = self._terms(spec.terms, rows) if covariates else np.empty((stop.size, 0))
         if groups:
             values = self._frame.loc[rows, list(groups)].to_numpy()
             keys = np.asarray([stratum_key([_python_level(v) for v in row]) for row in values])
@@ -296,9 +298,7 @@ class _Rows:
         self, timemap: TimeMap, key: str
     ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
         """Times after the station's coarsening; rows that collapse are dropped."""
-        stop = np.where(
-            self.event, timemap.events(key, self.stop), timemap.others(key, self.stop)
-        )
+        stop = np.where(self.event, timemap.events(key, self.stop), timemap.others(key, self.stop))
         start = self.start
         if np.isfinite(start).any():
             start = np.where(np.isfinite(start), timemap.others(key, start), start)

@@ -81,7 +81,7 @@ class TimeMap:
     """Coarsening of times at a station: rounding up to ``grid``, then block ends.
 
     ``ends`` maps a stratum/group key to the sorted ends of its event blocks; a key
-    without ends keeps its (rounded) times.
+    without ends (or with none) keeps its (rounded) times.
     """
 
     grid: float | None = None
@@ -96,7 +96,7 @@ class TimeMap:
         """Event times: rounded, then up to the end of their block."""
         times = self.round(times)
         ends = self.ends.get(key)
-        if ends is None:
+        if ends is None or ends.size == 0:
             return times
         index = np.searchsorted(ends, times, side="left")
         return ends[np.minimum(index, ends.size - 1)]
@@ -105,7 +105,7 @@ class TimeMap:
         """Censoring and entry times: rounded, then down to the end of the block before."""
         times = self.round(times)
         ends = self.ends.get(key)
-        if ends is None:
+        if ends is None or ends.size == 0:
             return times
         index = np.searchsorted(ends, times, side="right") - 1
         inside = index >= 0

@@ -17,10 +17,7 @@ differenced to single subjects. Two holder settings control this:
    block ends, and each change involves at least ``min_cell`` events, so no
    released number can be differenced down to fewer than ``min_cell`` events.
 
-With ``min_cell = 1`` and exact times every block is a single event time and the
-maps change nothing that matters: a censoring at t between event times t_j < t <
-t_{j+1} is at risk at t_j and not at t_{j+1}, before and after. The analysis is
-then exact. Otherwise the analysis is exact *for the coarsened data*, which is
+With ``min_cell = 1`` and exact times nothing is moved and the analysis is exact. Otherwise the analysis is exact *for the coarsened data*, which is
 what the station released; ``docs/disclosure.md`` reports how far that moves
 the results on WHAS500.
 """
@@ -69,8 +66,14 @@ def block_ends(
 
     ``event_times`` are the distinct event times (sorted) and ``event_counts`` the
     number of events at each. Raises :class:`DisclosureBlocked` when there are fewer
-    than ``min_events`` events in all.
+    than ``min_events`` events in all. With ``min_events <= 1`` the holder allows
+    single events, nothing is coarsened and the result is empty (a
+    :class:`~perron.data.survival.TimeMap` then keeps the times): moving censorings
+    down to the station's own previous event time would drop them from the risk
+    sets at other stations' event times in between.
     """
+    if min_events <= 1:
+        return np.empty(0, dtype=np.float64)
     if int(event_counts.sum()) < min_events:
         raise DisclosureBlocked(
             station,
