@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from perron.algorithms.base import FederatedAlgorithm
+from perron.algorithms.coxph import CoxPH
 from perron.algorithms.crosstab import Crosstab
 from perron.algorithms.glm import GLM
 from perron.algorithms.histogram import Histogram
@@ -16,5 +17,5 @@ from perron.algorithms.summary import Summary
 AlgorithmClass = type[FederatedAlgorithm[Any, Any]]
 
 INSTALLED: Mapping[str, AlgorithmClass] = MappingProxyType(
-    {cls.name: cls for cls in (Summary, Quantile, Crosstab, Histogram, GLM)}
+    {cls.name: cls for cls in (Summary, Quantile, Crosstab, Histogram, GLM, CoxPH)}
 )

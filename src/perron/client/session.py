@@ -15,6 +15,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from perron.algorithms.cox_result import CoxResult
+from perron.algorithms.coxph import CoxPH
 from perron.algorithms.crosstab import Crosstab, CrosstabResult
 from perron.algorithms.glm import GLM
 from perron.algorithms.glm_result import GLMResult
@@ -135,3 +137,55 @@ class Session:
         else:
             spec = ModelSpec.from_columns(y, x, categorical, intercept, offset)
         return GLM(spec, family).run(self._grid, disclosure)
+
+    def coxph(
+        self,
+        duration: str | None = None,
+        event: str = "event",
+        covariates: Sequence[str] | str = (),
+        *,
+        ties: Literal["efron", "breslow"] = "efron",
+        strata: str | None = None,
+        entry: str | None = None,
+        start: str | None = None,
+        stop: str | None = None,
+        id: str | None = None,  # noqa: A002 - R's and lifelines' name
+        categorical: Sequence[str] = (),
+        disclosure: Disclosure = None,
+    ) -> CoxResult:
+        """Fit a Cox proportional hazards model; the result equals the pooled fit.
+
+        Parameters
+        ----------
+        duration, event
+            Follow-up time and event indicator (1 = event, 0 = censored).
+        covariates
+            Column names, or a right-hand side such as ``"age + C(sex)"``.
+        ties
+            ``"efron"`` (lifelines, R) or ``"breslow"``.
+        strata
+            A column whose levels get their own baseline hazard, or ``"station"``
+            for a baseline hazard per station (between-site heterogeneity).
+        entry
+            Delayed-entry time (left truncation): at risk at t when entry < t.
+        start, stop, id
+            Counting-process rows ``(start, stop]`` for time-dependent covariates,
+            instead of ``duration``; ``id`` names the subject column (reported only).
+        """
+        time: str
+        begin: str | None
+        if start is not None or stop is not None:
+            if start is None or stop is None or duration is not None or entry is not None:
+                raise InputError("give start= and stop= together, without duration or entry.")
+            time, begin = stop, start
+        else:
+            if duration is None:
+                raise InputError("give duration= (or start= and stop=) for the Cox model.")
+            time, begin = duration, entry
+        if isinstance(covariates, str):
+            spec = ModelSpec.from_formula(f"{time} ~ {covariates}")
+        else:
+            spec = ModelSpec.from_columns(time, covariates, categorical)
+        del id  # the subject column is not needed for the partial likelihood
+        algorithm = CoxPH(spec, time, event, start=begin, strata=strata, ties=ties)
+        return algorithm.run(self._grid, disclosure)
