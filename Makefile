@@ -33,6 +33,7 @@ check: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/glm.py
+	$(BIN)/python benchmarks/coxph.py
 
 # Re-pin every dependency after changing pyproject.toml.
 lock: $(VENV)/.dev
