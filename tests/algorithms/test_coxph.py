@@ -315,3 +315,46 @@ def test_summary_plot_and_text(whas500, split, tmp_path):
     assert "Cox PH (efron ties)" in str(result)
     png = result.plot(tmp_path / "cox.png")
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def _pairs(time: np.ndarray, event: np.ndarray, risk: np.ndarray) -> tuple[float, int]:
+    """Harrell's counts by brute force over all pairs (the test's own reference)."""
+    earlier = event[:, None] & (
+        (time[None, :] > time[:, None]) | ((time[None, :] == time[:, None]) & ~event[None, :])
+    )
+    concordant = (risk[:, None] > risk[None, :]) + 0.5 * (risk[:, None] == risk[None, :])
+    return float(np.sum(concordant * earlier)), int(np.sum(earlier))
+
+
+def test_concordance_of_one_station_equals_lifelines(whas500):
+    from lifelines import CoxPHFitter
+
+    result = perron.simulate({"a": whas500}, disclosure=EXACT).coxph("lenfol", "fstat", WHAS)
+
+    expected = CoxPHFitter().fit(whas500[[*WHAS, "lenfol", "fstat"]], "lenfol", "fstat")
+    assert_close(result.concordance, expected.concordance_index_)
+
+
+def test_concordance_counts_pairs_within_stations(whas500, split):
+    stations = split(whas500, SHARES)
+
+    result = perron.simulate(stations, disclosure=EXACT).coxph("lenfol", "fstat", WHAS)
+
+    counts = [
+        _pairs(
+            frame["lenfol"].to_numpy(),
+            frame["fstat"].to_numpy() == 1,
+            frame[WHAS].to_numpy() @ result.params[WHAS].to_numpy(),
+        )
+        for frame in stations.values()
+    ]
+    assert_close(result.concordance, sum(c for c, _ in counts) / sum(n for _, n in counts))
+
+
+def test_concordance_is_not_reported_for_start_stop_rows():
+    from lifelines.datasets import load_stanford_heart_transplants
+
+    heart = load_stanford_heart_transplants()
+    session = perron.simulate({"a": heart}, disclosure=EXACT)
+    result = session.coxph(event="event", covariates=["age"], start="start", stop="stop")
+    assert result.concordance is None

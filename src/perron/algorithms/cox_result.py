@@ -40,6 +40,10 @@ class CoxResult(FederatedResult):
     n_events: int
     iterations: int
     dropped_per_station: Mapping[str, int]
+    #: Harrell's C over pairs of subjects within the same station (and stratum);
+    #: ``None`` for (start, stop] data. Pairs across stations would need two
+    #: stations to compare individual risk scores, which neither releases.
+    concordance: float | None = None
 
     @property
     def bse(self) -> pd.Series:

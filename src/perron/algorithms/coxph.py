@@ -88,6 +88,7 @@ class _State:
     score_statistic: float = 0.0
     nobs: Mapping[str, int] | None = None
     dropped: Mapping[str, int] | None = None
+    result: CoxResult | None = None
 
 
 class CoxPH(FederatedAlgorithm[_State, CoxResult]):
@@ -104,6 +105,8 @@ class CoxPH(FederatedAlgorithm[_State, CoxResult]):
             "the next rounds, released as the holder's event_times setting allows)",
             "sums": "per stratum and pooled event time: S0, S1 (p), S2 (p x p), E0, E1, "
             "E2, events; plus the sum of covariates over events (p)",
+            "concordance": "2 numbers: concordant (+ half tied) and comparable pairs "
+            "within the station",
         },
         rules=(MIN_ROWS, MIN_CELL, LEVELS_DENSITY, GLM_SATURATION, EVENT_TIMES),
     )
@@ -140,6 +143,9 @@ class CoxPH(FederatedAlgorithm[_State, CoxResult]):
         spec = SurvivalSpec.from_wire(params["spec"])
         timemap, own_times, _ = _timemap(data, spec, context)
         beta = np.asarray(params["beta"], dtype=np.float64)
+        if params["step"] == "concordance":
+            numerator, pairs = data.concordance_counts(spec, beta, timemap)
+            return StationOutput({"concordance": [numerator, pairs]}, [])
         times = own_times if params["by_station"] else dict(params["times"])
         sums = data.cox_sums(spec, beta, times, timemap)
         n = sum(s.n for s in sums.values())
@@ -183,6 +189,11 @@ class CoxPH(FederatedAlgorithm[_State, CoxResult]):
     ) -> Next[_State] | Done[CoxResult]:
         if state.spec is None:
             return self._after_prepare(partials)
+        if state.result is not None:
+            numerator = sum(float(p["concordance"][0]) for p in partials.values())
+            pairs = sum(int(p["concordance"][1]) for p in partials.values())
+            concordance = numerator / pairs if pairs else None
+            return Done(replace(state.result, concordance=concordance))
         return self._newton(partials, state)
 
     def _after_prepare(self, partials: Mapping[str, Payload]) -> Next[_State]:
@@ -233,7 +244,8 @@ class CoxPH(FederatedAlgorithm[_State, CoxResult]):
     ) -> Next[_State] | Done[CoxResult]:
         assert state.spec is not None
         assert state.beta is not None
-        names = state.spec.names
+        spec = state.spec
+        names = spec.names
         beta = state.beta
         likelihood = partial_likelihood(
             _pooled(partials, self.strata == STATION, self.ties == "efron"),
@@ -249,7 +261,11 @@ class CoxPH(FederatedAlgorithm[_State, CoxResult]):
                 score_statistic=float(likelihood.score @ null_step),
             )
         if state.final:
-            return Done(self._result(state, likelihood, partials))
+            result = self._result(state, likelihood, partials)
+            if self.start_column is not None:
+                return Done(result)
+            params = {"step": "concordance", "spec": spec.to_wire(), "beta": beta.tolist()}
+            return Next(params, replace(state, result=result))
         if state.accepted is not None:
             previous_beta, previous_llf = state.accepted
             if likelihood.llf < previous_llf - 1e-12 * (1.0 + abs(previous_llf)):

@@ -126,3 +126,14 @@ class DataSource(Protocol):
     ) -> dict[str, CoxSums]:
         """Risk-set and event sums at ``times`` per stratum of ``spec.strata``."""
         ...
+
+    def concordance_counts(
+        self, spec: SurvivalSpec, beta: npt.NDArray[np.float64], timemap: TimeMap
+    ) -> tuple[float, int]:
+        """Harrell's concordance over pairs within each stratum of this station.
+
+        Returns (concordant pairs + half the pairs tied in risk score, comparable
+        pairs). A pair is comparable when one subject has an event before the
+        other's time (a censoring at the same time counts as later).
+        """
+        ...

@@ -17,9 +17,9 @@ differenced to single subjects. Two holder settings control this:
    block ends, and each change involves at least ``min_cell`` events, so no
    released number can be differenced down to fewer than ``min_cell`` events.
 
-With ``min_cell = 1`` and exact times nothing is moved and the analysis is exact. Otherwise the analysis is exact *for the coarsened data*, which is
-what the station released; ``docs/disclosure.md`` reports how far that moves
-the results on WHAS500.
+With ``min_cell = 1`` and exact times nothing is moved and the analysis is exact.
+Otherwise it is exact *for the coarsened data*, which is what the station
+released; ``docs/survival.md`` reports how far that moves results on WHAS500.
 """
 
 from __future__ import annotations
