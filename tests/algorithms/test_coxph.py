@@ -358,3 +358,19 @@ def test_concordance_is_not_reported_for_start_stop_rows():
     session = perron.simulate({"a": heart}, disclosure=EXACT)
     result = session.coxph(event="event", covariates=["age"], start="start", stop="stop")
     assert result.concordance is None
+
+
+def test_monotone_likelihood_is_reported(whas500, split):
+    from perron import ConvergenceFailed
+
+    # Everyone flagged dies before anyone unflagged has an event: the likelihood
+    # rises for ever as the flag's coefficient grows.
+    early = whas500["lenfol"] < whas500.loc[whas500["fstat"] == 1, "lenfol"].quantile(0.3)
+    data = whas500.assign(flag=(early & (whas500["fstat"] == 1)).astype(int))
+    data.loc[
+        (data["flag"] == 0) & (data["lenfol"] < data.loc[data["flag"] == 1, "lenfol"].max()),
+        "fstat",
+    ] = 0
+    session = perron.simulate(split(data, SHARES), disclosure=EXACT)
+    with pytest.raises(ConvergenceFailed, match="monotone likelihood"):
+        session.coxph("lenfol", "fstat", ["age", "flag"])

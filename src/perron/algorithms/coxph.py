@@ -72,6 +72,8 @@ FloatArray = npt.NDArray[np.float64]
 MAX_ITERATIONS = 50
 MAX_HALVINGS = 30
 _STEP_TOLERANCE = 1e-8  # in standard errors
+#: A variance this many times its value at b = 0 signals monotone likelihood.
+_MONOTONE_RATIO = 1e6
 STATION = "station"
 
 
@@ -89,6 +91,7 @@ class _State:
     nobs: Mapping[str, int] | None = None
     dropped: Mapping[str, int] | None = None
     result: CoxResult | None = None
+    null_variance: FloatArray | None = None
 
 
 class CoxPH(FederatedAlgorithm[_State, CoxResult]):
@@ -259,8 +262,15 @@ class CoxPH(FederatedAlgorithm[_State, CoxResult]):
                 state,
                 llf_null=likelihood.llf,
                 score_statistic=float(likelihood.score @ null_step),
+                null_variance=np.diag(linalg.inv(likelihood.information)),
             )
         if state.final:
+            assert state.null_variance is not None
+            final_variance = np.diag(linalg.inv(likelihood.information))
+            if np.any(final_variance > _MONOTONE_RATIO * state.null_variance):
+                # The information in some direction has collapsed: the likelihood keeps
+                # rising as a coefficient runs off to infinity (monotone likelihood).
+                raise _no_convergence()
             result = self._result(state, likelihood, partials)
             if self.start_column is not None:
                 return Done(result)
@@ -273,7 +283,12 @@ class CoxPH(FederatedAlgorithm[_State, CoxResult]):
                     raise _no_convergence()
                 halved = (previous_beta + beta) / 2.0
                 return self._round(replace(state, beta=halved, halvings=state.halvings + 1))
-        step = _solve(likelihood, names)
+        try:
+            step = _solve(likelihood, names)
+        except SingularDesign as exc:
+            # Full rank at b = 0 (checked) but singular now: the information collapsed
+            # along a coefficient running off to infinity.
+            raise _no_convergence() from exc
         se = np.sqrt(np.diag(linalg.inv(likelihood.information)))
         iteration = state.iteration + 1
         accepted = replace(state, accepted=(beta, likelihood.llf), halvings=0, iteration=iteration)
