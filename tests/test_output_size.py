@@ -13,10 +13,14 @@ from hypothesis import strategies as st
 from perron.algorithms.base import StationContext
 from perron.algorithms.model_spec import ModelSpec
 from perron.algorithms.registry import INSTALLED
+from perron.data.design import Term
 from perron.data.frame import FrameSource
+from perron.data.survival import SurvivalSpec
 from perron.privacy.policy import DisclosurePolicy
 
 DESIGN = ModelSpec.from_formula("y ~ x + C(g)").design({"g": ["a", "b", "c"]}).to_wire()
+COX = SurvivalSpec("t", "y", terms=(Term("x", "x"),), strata=("g",)).to_wire()
+COX_TIMES = {key: [1.0, 2.0, 3.0, 4.0] for key in ("a", "b", "c")}
 
 #: Every round type of every installed algorithm, with fixed parameters.
 STEPS: list[tuple[str, dict[str, Any]]] = [
@@ -39,6 +43,31 @@ STEPS: list[tuple[str, dict[str, Any]]] = [
     ),
     ("glm", {"step": "irls", "family": "binomial", "design": DESIGN, "beta": None}),
     ("glm", {"step": "irls", "family": "binomial", "design": DESIGN, "beta": [0.1, 0.2, 0.0, 0.1]}),
+    ("kaplan_meier", {"spec": SurvivalSpec("t", "y").to_wire(), "by": ["g"]}),
+    ("logrank", {"spec": SurvivalSpec("t", "y").to_wire(), "group": "g", "strata": []}),
+    (
+        "coxph",
+        {
+            "step": "prepare",
+            "stop": "t",
+            "event": "y",
+            "start": None,
+            "strata": ["g"],
+            "numeric": ["x"],
+            "categorical": [],
+        },
+    ),
+    (
+        "coxph",
+        {
+            "step": "newton",
+            "spec": COX,
+            "beta": [0.3],
+            "times": COX_TIMES,
+            "by_station": False,
+            "efron": True,
+        },
+    ),
 ]
 
 
@@ -58,6 +87,8 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
             "x": rng.normal(size=n),
             "y": np.tile([0, 1], n)[:n],
             "g": np.tile(["a", "b", "c"], n)[:n],
+            # Whole "days" 1..4: event times stay the same set whatever the rows.
+            "t": np.tile([1.0, 2.0, 3.0, 4.0, 4.0], n)[:n],
         }
     )
 

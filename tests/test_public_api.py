@@ -7,6 +7,7 @@ import perron
 PUBLIC = [
     "AlgorithmNotAllowed",
     "ConvergenceFailed",
+    "CoxResult",
     "CrosstabResult",
     "DataSourceError",
     "DisclosureBlocked",
@@ -15,6 +16,8 @@ PUBLIC = [
     "GLMResult",
     "HistogramResult",
     "InputError",
+    "KaplanMeierResult",
+    "LogrankResult",
     "LooseningRejected",
     "ModelError",
     "NoCompleteRows",

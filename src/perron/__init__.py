@@ -1,8 +1,11 @@
 """Perron: a privacy-preserving health data space. The analysis travels to the data."""
 
+from perron.algorithms.cox_result import CoxResult
 from perron.algorithms.crosstab import CrosstabResult
 from perron.algorithms.glm_result import GLMResult
 from perron.algorithms.histogram import HistogramResult
+from perron.algorithms.km_result import KaplanMeierResult
+from perron.algorithms.logrank import LogrankResult
 from perron.algorithms.quantile import QuantileResult
 from perron.algorithms.summary import SummaryResult
 from perron.client.session import Session
@@ -30,6 +33,7 @@ from perron.simulation import simulate
 __all__ = [
     "AlgorithmNotAllowed",
     "ConvergenceFailed",
+    "CoxResult",
     "CrosstabResult",
     "DataSourceError",
     "DisclosureBlocked",
@@ -38,6 +42,8 @@ __all__ = [
     "GLMResult",
     "HistogramResult",
     "InputError",
+    "KaplanMeierResult",
+    "LogrankResult",
     "LooseningRejected",
     "ModelError",
     "NoCompleteRows",

@@ -52,12 +52,14 @@ def demo(
     cox = session.coxph("time", "status", ["age", "sex", "ph_ecog"], ties="efron")
     columns = ["coef", "exp(coef)", "se(coef)", "z", "p"]
     lr = cox.likelihood_ratio_test
-    console.print(_rich_table(
-        f"Cox model of survival (Efron ties): n={cox.nobs}, {cox.n_events} events; "
-        f"LR test {lr.statistic:.4g} on {lr.df} df (p={lr.p_value:.3g}); each hospital "
-        "released its event times in blocks of >= 5 events",
-        cox.summary()[columns].reset_index(names="term"),
-    ))
+    console.print(
+        _rich_table(
+            f"Cox model of survival (Efron ties): n={cox.nobs}, {cox.n_events} events; "
+            f"LR test {lr.statistic:.4g} on {lr.df} df (p={lr.p_value:.3g}); each hospital "
+            "released its event times in blocks of >= 5 events",
+            cox.summary()[columns].reset_index(names="term"),
+        )
+    )
     console.print(f"Hazard-ratio plot written to {cox.plot(out / 'cox_forest.png')}")
 
 

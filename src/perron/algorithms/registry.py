@@ -11,11 +11,16 @@ from perron.algorithms.coxph import CoxPH
 from perron.algorithms.crosstab import Crosstab
 from perron.algorithms.glm import GLM
 from perron.algorithms.histogram import Histogram
+from perron.algorithms.kaplan_meier import KaplanMeier
+from perron.algorithms.logrank import Logrank
 from perron.algorithms.quantile import Quantile
 from perron.algorithms.summary import Summary
 
 AlgorithmClass = type[FederatedAlgorithm[Any, Any]]
 
 INSTALLED: Mapping[str, AlgorithmClass] = MappingProxyType(
-    {cls.name: cls for cls in (Summary, Quantile, Crosstab, Histogram, GLM, CoxPH)}
+    {
+        cls.name: cls
+        for cls in (Summary, Quantile, Crosstab, Histogram, GLM, CoxPH, KaplanMeier, Logrank)
+    }
 )

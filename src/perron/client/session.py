@@ -21,6 +21,9 @@ from perron.algorithms.crosstab import Crosstab, CrosstabResult
 from perron.algorithms.glm import GLM
 from perron.algorithms.glm_result import GLMResult
 from perron.algorithms.histogram import Histogram, HistogramResult
+from perron.algorithms.kaplan_meier import KaplanMeier
+from perron.algorithms.km_result import KaplanMeierResult
+from perron.algorithms.logrank import Logrank, LogrankResult
 from perron.algorithms.model_spec import ModelSpec
 from perron.algorithms.quantile import Quantile, QuantileResult
 from perron.algorithms.summary import COMBINED, Summary, SummaryResult
@@ -111,6 +114,83 @@ class Session:
             edges = list(bins)
         return Histogram(column, edges).run(self._grid, disclosure)
 
+    def kaplan_meier(
+        self,
+        duration: str,
+        event: str,
+        by: str | Sequence[str] | None = None,
+        times: Sequence[float] | None = None,
+        *,
+        entry: str | None = None,
+        conf_type: Literal["log-log", "log", "plain"] = "log-log",
+        alpha: float = 0.05,
+        disclosure: Disclosure = None,
+    ) -> KaplanMeierResult:
+        """Kaplan-Meier survival curves of the pooled data, per group of ``by``.
+
+        Parameters
+        ----------
+        duration, event
+            Follow-up time and event indicator (1 = event, 0 = censored).
+        by
+            Categorical column(s) whose levels get their own curve (levels are released).
+        times
+            Times at which to report survival (``result.survival_at()``).
+        entry
+            Delayed-entry time (left truncation): at risk at t when entry < t <= duration.
+        conf_type
+            Pointwise intervals: ``"log-log"`` (lifelines' exponential Greenwood),
+            ``"log"`` (R's default) or ``"plain"``.
+        alpha
+            1 - confidence level of the intervals.
+
+        Each station releases per group its event table at its own coarsened times
+        (blocks of at least ``min_cell`` events); see ``docs/survival.md``.
+        """
+        columns = () if by is None else ((by,) if isinstance(by, str) else tuple(by))
+        algorithm = KaplanMeier(
+            duration,
+            event,
+            columns,
+            entry=entry,
+            times=() if times is None else times,
+            conf_type=conf_type,
+            alpha=alpha,
+        )
+        return algorithm.run(self._grid, disclosure)
+
+    def logrank(
+        self,
+        duration: str,
+        event: str,
+        group: str,
+        strata: str | None = None,
+        weights: Literal["wilcoxon", "tarone-ware", "fleming-harrington"] | None = None,
+        p: float = 0.0,
+        q: float = 0.0,
+        *,
+        disclosure: Disclosure = None,
+    ) -> LogrankResult:
+        """Test equal survival in the groups of ``group`` (log-rank and weighted variants).
+
+        Parameters
+        ----------
+        duration, event
+            Follow-up time and event indicator (1 = event, 0 = censored).
+        group
+            Categorical column whose levels are compared.
+        strata
+            A column whose levels are separate strata, or ``"station"`` for one
+            stratum per station; O - E and its variance are summed over strata.
+        weights
+            ``None`` (log-rank), ``"wilcoxon"`` (Gehan, n(t)), ``"tarone-ware"``
+            (sqrt n(t)) or ``"fleming-harrington"`` (S(t-)^p (1 - S(t-))^q).
+        p, q
+            The Fleming-Harrington exponents.
+        """
+        algorithm = Logrank(duration, event, group, strata=strata, weights=weights, p=p, q=q)
+        return algorithm.run(self._grid, disclosure)
+
     def glm(
         self,
         y: str,
@@ -149,7 +229,7 @@ class Session:
         entry: str | None = None,
         start: str | None = None,
         stop: str | None = None,
-        id: str | None = None,  # noqa: A002 - R's and lifelines' name
+        id: str | None = None,
         categorical: Sequence[str] = (),
         disclosure: Disclosure = None,
     ) -> CoxResult:

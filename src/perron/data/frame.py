@@ -229,7 +229,8 @@ class FrameSource:
             )
         x = self._terms(spec.terms, rows) if covariates else np.empty((stop.size, 0))
         if groups:
-            values = self._frame.loc[rows, list(groups)].to_numpy()
+            # object dtype keeps each column's own type (an int level stays "1", not "1.0")
+            values = self._frame.loc[rows, list(groups)].astype(object).to_numpy()
             keys = np.asarray([stratum_key([_python_level(v) for v in row]) for row in values])
         else:
             keys = np.full(stop.size, "all")
