@@ -23,6 +23,9 @@ def test_defaults_follow_the_field():
         {"round_counts": 5},
         {"levels_density": 0.1},
         {"release_extremes": False},
+        {"min_events": 8},
+        {"event_times": "rounded", "time_grid": 7.0},
+        {"event_times": "none"},
     ],
 )
 def test_stricter_requests_are_applied(request_):
@@ -44,6 +47,25 @@ def test_stricter_requests_are_applied(request_):
 def test_looser_requests_are_rejected(request_):
     with pytest.raises(LooseningRejected, match="may only tighten"):
         DisclosurePolicy().tightened(request_)
+
+
+def test_survival_settings_only_tighten():
+    holder = DisclosurePolicy(event_times="rounded", time_grid=7.0, min_events=3)
+    assert holder.tightened({"time_grid": 30.0}).time_grid == 30.0
+    assert holder.tightened({"min_events": 5}).event_block == 5
+    for looser in ({"event_times": "exact"}, {"time_grid": 1.0}, {"min_events": 1}):
+        with pytest.raises(LooseningRejected):
+            holder.tightened(looser)
+
+
+def test_events_per_time_default_to_the_cell_minimum():
+    assert DisclosurePolicy(min_cell=7).event_block == 7
+    assert DisclosurePolicy(min_cell=7, min_events=2).event_block == 2
+
+
+def test_rounding_needs_a_grid():
+    with pytest.raises(InputError, match="time_grid"):
+        DisclosurePolicy(event_times="rounded")
 
 
 def test_coarser_rounding_is_stricter_finer_is_rejected():

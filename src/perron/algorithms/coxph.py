@@ -373,7 +373,7 @@ def _timemap(
         has = table.events > 0
         subject = f"stratum {key}" if key != ALL else "the Cox model"
         ends[key] = block_ends(
-            table.time[has], table.events[has], context.policy.min_cell, context.station, subject
+            table.time[has], table.events[has], context.policy.event_block, context.station, subject
         )
         times[key] = ends[key] if ends[key].size else table.time[has]
         events += int(table.events.sum())

@@ -95,7 +95,7 @@ def release_event_tables(
         has = table.events > 0
         what = subject if key == ALL else f"{subject}, group {key}"
         ends[key] = block_ends(
-            table.time[has], table.events[has], context.policy.min_cell, context.station, what
+            table.time[has], table.events[has], context.policy.event_block, context.station, what
         )
     coarse = data.event_table(spec, groups, TimeMap(grid, ends))
     tables = {

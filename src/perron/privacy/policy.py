@@ -47,6 +47,11 @@ class DisclosurePolicy:
         ``"none"`` (survival analyses are blocked).
     time_grid
         The rounding grid for ``event_times="rounded"`` (in the data's time unit).
+    min_events
+        Smallest number of events a survival release may show at one time; a
+        station merges its event times into blocks of at least this many events
+        (``None``: the same as ``min_cell``). A holder who rounds times to a grid may
+        accept single events at that resolution (``min_events=1``).
 
     Examples
     --------
@@ -63,6 +68,12 @@ class DisclosurePolicy:
     release_extremes: bool = False
     event_times: Literal["exact", "rounded", "none"] = "exact"
     time_grid: float | None = None
+    min_events: int | None = None
+
+    @property
+    def event_block(self) -> int:
+        """The effective minimum number of events per released time."""
+        return self.min_cell if self.min_events is None else self.min_events
 
     def __post_init__(self) -> None:
         if self.event_times not in _TIME_LEVELS:
@@ -73,6 +84,8 @@ class DisclosurePolicy:
             raise InputError("min_rows and min_cell must be at least 1.")
         if not 0 < self.max_params_ratio <= 1 or not 0 < self.levels_density <= 1:
             raise InputError("max_params_ratio and levels_density must lie in (0, 1].")
+        if self.min_events is not None and self.min_events < 1:
+            raise InputError("min_events must be a positive integer or None.")
         if self.round_counts is not None and self.round_counts < 1:
             raise InputError("round_counts must be a positive integer or None.")
 
@@ -118,6 +131,8 @@ def _is_at_least_as_strict(name: str, current: Any, wanted: Any) -> bool:
         return bool(wanted <= current)
     if name == "event_times":
         return wanted in _TIME_LEVELS and _TIME_LEVELS.index(wanted) >= _TIME_LEVELS.index(current)
+    if name == "min_events":
+        return current is None or bool(wanted >= current)
     if name == "time_grid":
         return current is None or bool(wanted >= current)
     # release_extremes: only False is stricter than True.
