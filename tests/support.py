@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from hypothesis import strategies as st
 
 from perron import GLMResult
 
@@ -29,3 +31,19 @@ def assert_matches_statsmodels(result: GLMResult, expected: Any) -> None:
     assert_close(result.aic, expected.aic)
     assert result.nobs == int(expected.nobs)
     assert result.df_resid == int(expected.df_resid)
+
+
+@st.composite
+def random_split(draw: st.DrawFn, n: int, min_rows: int = 20) -> tuple[int, list[int]]:
+    """2 to 6 stations of random (uneven) sizes, at least ``min_rows`` rows each."""
+    k = draw(st.integers(min_value=2, max_value=6))
+    seed = draw(st.integers(min_value=0, max_value=2**32 - 1))
+    rng = np.random.default_rng(seed)
+    sizes = min_rows + np.floor(rng.dirichlet(np.ones(k)) * (n - min_rows * k))
+    return seed, np.cumsum(sizes[:-1]).astype(int).tolist()
+
+
+def stations(frame: pd.DataFrame, seed: int, cuts: list[int]) -> dict[str, pd.DataFrame]:
+    """Shuffle ``frame`` with ``seed`` and cut it into stations s0, s1, ..."""
+    order = np.random.default_rng(seed).permutation(len(frame))
+    return {f"s{i}": frame.iloc[idx] for i, idx in enumerate(np.split(order, cuts))}

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
+from tests import support
+
 
 @cache
 def _lung() -> pd.DataFrame:
@@ -97,16 +99,9 @@ def aids() -> pd.DataFrame:
 MIN_STATION_ROWS = 40
 
 
-@st.composite
-def random_split(draw: st.DrawFn, n: int) -> tuple[int, list[int]]:
+def random_split(n: int) -> st.SearchStrategy[tuple[int, list[int]]]:
     """2 to 6 stations of random (uneven) sizes, at least MIN_STATION_ROWS each."""
-    k = draw(st.integers(min_value=2, max_value=6))
-    seed = draw(st.integers(min_value=0, max_value=2**32 - 1))
-    rng = np.random.default_rng(seed)
-    sizes = MIN_STATION_ROWS + np.floor(rng.dirichlet(np.ones(k)) * (n - MIN_STATION_ROWS * k))
-    return seed, np.cumsum(sizes[:-1]).astype(int).tolist()
+    return support.random_split(n, MIN_STATION_ROWS)
 
 
-def stations(frame: pd.DataFrame, seed: int, cuts: list[int]) -> dict[str, pd.DataFrame]:
-    order = np.random.default_rng(seed).permutation(len(frame))
-    return {f"s{i}": frame.iloc[idx] for i, idx in enumerate(np.split(order, cuts))}
+stations = support.stations

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import perron
 from perron import DisclosurePolicy
-from tests.support import assert_matches_statsmodels
+from tests.support import assert_matches_statsmodels, random_split, stations
 
 SHARES = (0.60, 0.25, 0.15)
 FAMILIES: Mapping[str, Any] = {
@@ -140,24 +140,6 @@ def test_result_interface_matches_statsmodels_shape(lbw, split):
 PERMISSIVE = DisclosurePolicy(min_rows=1, min_cell=1, max_params_ratio=1.0, levels_density=1.0)
 
 
-MIN_STATION_ROWS = 20
-
-
-@st.composite
-def random_split(draw: st.DrawFn, n: int) -> tuple[int, list[int]]:
-    """2 to 6 stations of random (uneven) sizes, at least MIN_STATION_ROWS each."""
-    k = draw(st.integers(min_value=2, max_value=6))
-    seed = draw(st.integers(min_value=0, max_value=2**32 - 1))
-    rng = np.random.default_rng(seed)
-    sizes = MIN_STATION_ROWS + np.floor(rng.dirichlet(np.ones(k)) * (n - MIN_STATION_ROWS * k))
-    return seed, np.cumsum(sizes[:-1]).astype(int).tolist()
-
-
-def _stations(frame: pd.DataFrame, seed: int, cuts: list[int]) -> dict[str, pd.DataFrame]:
-    order = np.random.default_rng(seed).permutation(len(frame))
-    return {f"s{i}": frame.iloc[idx] for i, idx in enumerate(np.split(order, cuts))}
-
-
 @settings(
     max_examples=25,
     deadline=None,
@@ -168,7 +150,7 @@ def _stations(frame: pd.DataFrame, seed: int, cuts: list[int]) -> dict[str, pd.D
 def test_random_splits_of_lbw_logistic_equal_pooled(lbw, data):
     seed, cuts = data.draw(random_split(len(lbw)))
     formula = "low ~ age + lwt + smoke + C(race)"
-    session = perron.simulate(_stations(lbw, seed, cuts), disclosure=PERMISSIVE)
+    session = perron.simulate(stations(lbw, seed, cuts), disclosure=PERMISSIVE)
 
     result = session.glm(formula, family="binomial")
 
@@ -185,7 +167,7 @@ def test_random_splits_of_lbw_logistic_equal_pooled(lbw, data):
 def test_random_splits_of_diabetes_ols_equal_pooled(diabetes, data):
     seed, cuts = data.draw(random_split(len(diabetes)))
     formula = "target ~ age + sex + bmi + bp + s5"
-    session = perron.simulate(_stations(diabetes, seed, cuts), disclosure=PERMISSIVE)
+    session = perron.simulate(stations(diabetes, seed, cuts), disclosure=PERMISSIVE)
 
     result = session.glm(formula, family="gaussian")
 

@@ -52,7 +52,7 @@ from perron.algorithms.checks import (
 from perron.algorithms.cox_likelihood import Likelihood, StratumSums, partial_likelihood
 from perron.algorithms.cox_result import CoxResult
 from perron.algorithms.model_spec import ModelSpec
-from perron.data.design import Level, Term
+from perron.data.design import Term, pool_levels
 from perron.data.source import DataSource
 from perron.data.survival import ALL, SurvivalSpec, TimeMap
 from perron.privacy.rules import (
@@ -200,12 +200,8 @@ class CoxPH(FederatedAlgorithm[_State, CoxResult]):
         return self._newton(partials, state)
 
     def _after_prepare(self, partials: Mapping[str, Payload]) -> Next[_State]:
-        levels: dict[str, set[Level]] = {c: set() for c in self.covariates.categorical}
-        for p in partials.values():
-            for column, values in p["levels"].items():
-                if column in levels:
-                    levels[column].update(values)
-        ordered = {c: sorted(v, key=lambda x: (type(x).__name__, x)) for c, v in levels.items()}
+        released = (p["levels"] for p in partials.values())
+        ordered = pool_levels(released, self.covariates.categorical)
         strata_columns = () if self.strata in (None, STATION) else (str(self.strata),)
         spec = SurvivalSpec(
             stop=self.stop,

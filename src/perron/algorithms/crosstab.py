@@ -26,7 +26,7 @@ from perron.algorithms.base import (
     StationOutput,
 )
 from perron.algorithms.checks import require_columns, require_rows
-from perron.data.design import Level
+from perron.data.design import sort_levels
 from perron.data.source import DataSource
 from perron.privacy.rules import (
     LEVELS_DENSITY,
@@ -75,8 +75,8 @@ class Crosstab(FederatedAlgorithm[None, CrosstabResult]):
         n = data.complete_count([row, col])
         decisions: list[Decision] = [require_rows(n, context, f"crosstab {row} x {col}")]
         counts = data.value_counts([row, col], [])
-        rows = _sorted_levels({k[0] for k in counts})
-        cols = _sorted_levels({k[1] for k in counts})
+        rows = sort_levels({k[0] for k in counts})
+        cols = sort_levels({k[1] for k in counts})
         for column, levels in ((row, rows), (col, cols)):
             decisions.append(
                 check_level_density(context.station, len(levels), n, context.policy, column)
@@ -100,8 +100,8 @@ class Crosstab(FederatedAlgorithm[None, CrosstabResult]):
     def coordinator_step(
         self, partials: Mapping[str, Payload], state: None
     ) -> Done[CrosstabResult]:
-        rows = _sorted_levels({r for p in partials.values() for r in p["rows"]})
-        cols = _sorted_levels({c for p in partials.values() for c in p["cols"]})
+        rows = sort_levels({r for p in partials.values() for r in p["rows"]})
+        cols = sort_levels({c for p in partials.values() for c in p["cols"]})
         index = pd.Index(rows, name=self.row)
         columns = pd.Index(cols, name=self.col)
         per_station: dict[str, pd.DataFrame] = {}
@@ -115,7 +115,3 @@ class Crosstab(FederatedAlgorithm[None, CrosstabResult]):
         combined = sum(per_station.values(), pd.DataFrame(0.0, index=index, columns=columns))
         nobs = {s: int(p["n"]) for s, p in partials.items()}
         return Done(CrosstabResult(table=combined, per_station=per_station, nobs_per_station=nobs))
-
-
-def _sorted_levels(levels: set[Level]) -> list[Level]:
-    return sorted(levels, key=lambda v: (type(v).__name__, v))

@@ -46,7 +46,7 @@ from perron.algorithms.checks import (
 )
 from perron.algorithms.glm_result import GLMResult
 from perron.algorithms.model_spec import ModelSpec
-from perron.data.design import Design, Level
+from perron.data.design import Design, pool_levels
 from perron.data.families import family as family_named
 from perron.data.source import DataSource
 from perron.privacy.rules import (
@@ -142,12 +142,8 @@ class GLM(FederatedAlgorithm[_State, GLMResult]):
         self, partials: Mapping[str, Payload], state: _State
     ) -> Next[_State] | Done[GLMResult]:
         if state.design is None:
-            levels: dict[str, set[Level]] = {c: set() for c in self.spec.categorical}
-            for p in partials.values():
-                for column, values in p["levels"].items():
-                    levels[column].update(values)
-            ordered = {c: sorted(v, key=lambda x: (type(x).__name__, x)) for c, v in levels.items()}
-            design = self.spec.design(ordered)
+            released = (p["levels"] for p in partials.values())
+            design = self.spec.design(pool_levels(released, self.spec.categorical))
             new = _State(
                 design=design,
                 nobs={s: int(p["n"]) for s, p in partials.items()},

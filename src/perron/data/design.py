@@ -9,12 +9,30 @@ The description is plain data, so it travels in a task's parameters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 #: A categorical level as it travels on the wire.
 Level = str | int | float | bool
+
+
+def sort_levels(levels: Iterable[Level]) -> list[Level]:
+    """Distinct levels in a fixed order: by type, then by value (the first is the
+    reference level of treatment coding, as in patsy)."""
+    return sorted(set(levels), key=lambda v: (type(v).__name__, v))
+
+
+def pool_levels(
+    released: Iterable[Mapping[str, Sequence[Level]]], columns: Sequence[str]
+) -> dict[str, list[Level]]:
+    """The union of the levels each station released, per column, sorted."""
+    pooled: dict[str, set[Level]] = {c: set() for c in columns}
+    for levels in released:
+        for column, values in levels.items():
+            if column in pooled:
+                pooled[column].update(values)
+    return {c: sort_levels(v) for c, v in pooled.items()}
 
 
 @dataclass(frozen=True)
