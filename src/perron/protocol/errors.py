@@ -17,8 +17,15 @@ what happened, why, and what to do about it::
     ├── PolicyViolation             a rule of a data holder stops the request
     │   ├── DisclosureBlocked       an output would break a disclosure rule
     │   ├── LooseningRejected       a request tried to loosen the holder's rules
-    │   └── AlgorithmNotAllowed     the algorithm is not installed / allow-listed
+    │   ├── AlgorithmNotAllowed     the algorithm is not installed / allow-listed
+    │   └── SecurityError           a message or principal failed a security check
+    │       ├── TamperedMessage     a signature or ciphertext does not verify
+    │       ├── ReplayedTask        a task was already seen, or has expired
+    │       ├── AuthenticationFailed  no or a wrong/expired/revoked credential
+    │       └── NotAuthorized       the principal may not do this (wrong study, org or role)
     └── TransportError              a station could not be reached or answered garbage
+        ├── RoundTimeout            not every station answered in time
+        └── TaskCancelled           the round was cancelled
 
 Errors cross the transport seam by name (:func:`error_from_wire`), so a
 ``DisclosureBlocked`` raised at a remote station is a ``DisclosureBlocked`` at the
@@ -105,8 +112,36 @@ class AlgorithmNotAllowed(PolicyViolation):
     """The station does not have the requested algorithm installed and allow-listed."""
 
 
+class SecurityError(PolicyViolation):
+    """A message or a principal failed a security check."""
+
+
+class TamperedMessage(SecurityError):
+    """A signature or a ciphertext does not verify: the message was changed or forged."""
+
+
+class ReplayedTask(SecurityError):
+    """A task was delivered again with another identity, or after it expired."""
+
+
+class AuthenticationFailed(SecurityError):
+    """No credential, or a wrong, expired or revoked one."""
+
+
+class NotAuthorized(SecurityError):
+    """The authenticated principal may not do this (wrong study, organisation or role)."""
+
+
 class TransportError(PerronError):
     """A station could not be reached or sent an unreadable answer."""
+
+
+class RoundTimeout(TransportError):
+    """Not every station answered within the round's time limit."""
+
+
+class TaskCancelled(TransportError):
+    """The task was cancelled before every station answered."""
 
 
 _WIRE: dict[str, type[PerronError]] = {
@@ -126,7 +161,14 @@ _WIRE: dict[str, type[PerronError]] = {
         PolicyViolation,
         LooseningRejected,
         AlgorithmNotAllowed,
+        SecurityError,
+        TamperedMessage,
+        ReplayedTask,
+        AuthenticationFailed,
+        NotAuthorized,
         TransportError,
+        RoundTimeout,
+        TaskCancelled,
     )
 }
 
