@@ -6,6 +6,7 @@ import perron
 
 PUBLIC = [
     "AlgorithmNotAllowed",
+    "AuthenticationFailed",
     "ConvergenceFailed",
     "CoxResult",
     "CrosstabResult",
@@ -22,15 +23,22 @@ PUBLIC = [
     "ModelError",
     "NoCompleteRows",
     "NonNumericColumn",
+    "NotAuthorized",
     "PerfectSeparation",
     "PerronError",
     "PolicyViolation",
     "QuantileResult",
+    "ReplayedTask",
+    "RoundTimeout",
+    "SecurityError",
     "Session",
     "SingularDesign",
     "SummaryResult",
+    "TamperedMessage",
+    "TaskCancelled",
     "TransportError",
     "UnknownColumn",
+    "connect",
     "simulate",
 ]
 

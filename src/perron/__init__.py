@@ -8,10 +8,12 @@ from perron.algorithms.km_result import KaplanMeierResult
 from perron.algorithms.logrank import LogrankResult
 from perron.algorithms.quantile import QuantileResult
 from perron.algorithms.summary import SummaryResult
+from perron.client.connect import connect
 from perron.client.session import Session
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import (
     AlgorithmNotAllowed,
+    AuthenticationFailed,
     ConvergenceFailed,
     DataSourceError,
     DisclosureBlocked,
@@ -23,8 +25,14 @@ from perron.protocol.errors import (
     NonNumericColumn,
     PerfectSeparation,
     PerronError,
+    NotAuthorized,
     PolicyViolation,
+    ReplayedTask,
+    RoundTimeout,
+    SecurityError,
     SingularDesign,
+    TamperedMessage,
+    TaskCancelled,
     TransportError,
     UnknownColumn,
 )
@@ -32,6 +40,7 @@ from perron.simulation import simulate
 
 __all__ = [
     "AlgorithmNotAllowed",
+    "AuthenticationFailed",
     "ConvergenceFailed",
     "CoxResult",
     "CrosstabResult",
@@ -48,14 +57,21 @@ __all__ = [
     "ModelError",
     "NoCompleteRows",
     "NonNumericColumn",
+    "NotAuthorized",
     "PerfectSeparation",
     "PerronError",
     "PolicyViolation",
     "QuantileResult",
+    "ReplayedTask",
+    "RoundTimeout",
+    "SecurityError",
     "Session",
     "SingularDesign",
     "SummaryResult",
+    "TamperedMessage",
+    "TaskCancelled",
     "TransportError",
     "UnknownColumn",
+    "connect",
     "simulate",
 ]

@@ -131,8 +131,11 @@ class FederatedAlgorithm(ABC, Generic[S, R]):
 
 
 def _payloads(partials: Mapping[str, Partial]) -> dict[str, Payload]:
-    """Raise the first station error; otherwise return the payloads by station."""
-    for partial in partials.values():
+    """Raise the first station error (naming the station); otherwise the payloads."""
+    for name, partial in partials.items():
         if partial.error is not None:
-            raise error_from_wire(dict(partial.error))
+            error = error_from_wire(dict(partial.error))
+            if repr(name) not in str(error):
+                error = type(error)(f"station {name!r}: {error}")
+            raise error
     return {name: partial.payload or {} for name, partial in partials.items()}

@@ -52,6 +52,11 @@ class Session:
     def stations(self) -> list[str]:
         return list(self._grid.stations)
 
+    @property
+    def grid(self) -> Grid:
+        """The transport this session's rounds go through."""
+        return self._grid
+
     def summary(
         self,
         columns: Sequence[str] | str,

@@ -46,3 +46,29 @@ class Partial:
     payload: Mapping[str, Any] | None
     decisions: tuple[Decision, ...] = ()
     error: Mapping[str, object] | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        return {
+            "station": self.station,
+            "status": "failed" if self.error is not None else "done",
+            "payload": None if self.payload is None else dict(self.payload),
+            "decisions": [
+                [d.station, d.rule, d.threshold, d.outcome, d.subject] for d in self.decisions
+            ],
+            "error": None if self.error is None else dict(self.error),
+        }
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, Any]) -> Partial:
+        decisions = tuple(
+            Decision(str(s), str(r), t, o, str(subject))
+            for s, r, t, o, subject in wire.get("decisions", ())
+        )
+        error = wire.get("error")
+        payload = wire.get("payload")
+        return cls(
+            station=str(wire["station"]),
+            payload=None if payload is None else dict(payload),
+            decisions=decisions,
+            error=None if error is None else dict(error),
+        )

@@ -1,0 +1,157 @@
+"""The HTTP grid: one round of a federated algorithm through the hub.
+
+The researcher's machine signs each task (Ed25519), submits it for the study's
+stations, long-polls the hub until every station has answered, and opens the
+sealed partials with its own private key, checking each station's signature. The
+hub only ever relays ciphertext. The round loop is the same code as in
+``simulate``: :meth:`perron.algorithms.base.FederatedAlgorithm.run` over this grid.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from perron.crypto.envelope import sign, unseal
+from perron.crypto.keys import KeyPair, PublicKeys
+from perron.protocol.errors import RoundTimeout, TamperedMessage, TaskCancelled
+from perron.protocol.http import check
+from perron.protocol.messages import Partial, Task
+
+_POLL_SECONDS = 25.0
+_FINISHED = frozenset({"done", "failed", "cancelled"})
+
+
+@dataclass(frozen=True)
+class StationInfo:
+    name: str
+    organisation: str
+    keys: PublicKeys
+
+
+class HttpGrid:
+    """A :class:`~perron.protocol.grid.Grid` whose stations sit behind a hub."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        study: str,
+        username: str,
+        keys: KeyPair,
+        stations: Sequence[StationInfo],
+        *,
+        timeout: float = 120.0,
+        progress: bool = True,
+    ) -> None:
+        self._client = client
+        self._study = study
+        self._username = username
+        self._keys = keys
+        self._stations = {s.name: s for s in stations}
+        self.timeout = timeout
+        self.progress = progress
+        self.last_task_id: str | None = None
+
+    @property
+    def stations(self) -> Sequence[str]:
+        return list(self._stations)
+
+    def run_round(self, task: Task) -> Mapping[str, Partial]:
+        return self.collect(self.submit(task), task)
+
+    def collect(self, task_id: str, task: Task) -> Mapping[str, Partial]:
+        """Wait for every station's answer to a submitted task and open them.
+
+        Raises :class:`RoundTimeout` (and cancels the task) when a station does not
+        answer in time, :class:`TaskCancelled` when the task was cancelled.
+        """
+        try:
+            runs = self._wait(task_id, task)
+        except KeyboardInterrupt:
+            self.cancel(task_id)
+            raise
+        return {run["station"]: self._open(run, task_id) for run in runs}
+
+    def submit(self, task: Task) -> str:
+        now = time.time()
+        body: dict[str, Any] = {
+            "task_id": uuid.uuid4().hex,
+            "study": self._study,
+            "requester": self._username,
+            "algorithm": task.algorithm,
+            "params": dict(task.params),
+            "round": task.round,
+            "disclosure": dict(task.disclosure),
+            "nonce": secrets.token_hex(16),
+            "issued_at": now,
+            "expires_at": now + max(self.timeout, 60.0),
+        }
+        envelope = sign(body, self._keys)
+        response = self._client.post(
+            f"/api/studies/{self._study}/tasks",
+            json={"envelope": envelope, "stations": self.stations},
+        )
+        check(response)
+        self.last_task_id = body["task_id"]
+        return str(body["task_id"])
+
+    def cancel(self, task_id: str) -> None:
+        check(self._client.post(f"/api/tasks/{task_id}/cancel"))
+
+    def _wait(self, task_id: str, task: Task) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + self.timeout
+        total = len(self._stations)
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            transient=True,
+            disable=not self.progress,
+        ) as bar:
+            line = bar.add_task(f"{task.algorithm} round {task.round}", total=total)
+            while True:
+                remaining = deadline - time.monotonic()
+                wait = max(0.0, min(_POLL_SECONDS, remaining))
+                response = self._client.get(f"/api/tasks/{task_id}", params={"wait": wait})
+                check(response)
+                state: dict[str, Any] = response.json()
+                runs: list[dict[str, Any]] = state["runs"]
+                finished = [r for r in runs if r["status"] in _FINISHED]
+                waiting = sorted(r["station"] for r in runs if r["status"] not in _FINISHED)
+                bar.update(
+                    line,
+                    completed=len(finished),
+                    description=f"{task.algorithm} round {task.round}: {len(finished)}/{total} "
+                    f"stations answered"
+                    + (f", waiting for {', '.join(waiting)}" if waiting else ""),
+                )
+                if state["status"] == "cancelled" or any(r["status"] == "cancelled" for r in runs):
+                    raise TaskCancelled(f"task {task_id} of {task.algorithm} was cancelled.")
+                if not waiting:
+                    return runs
+                if time.monotonic() >= deadline:
+                    self.cancel(task_id)
+                    raise RoundTimeout(
+                        f"{task.algorithm} round {task.round}: no answer within "
+                        f"{self.timeout:g} s from station(s) {', '.join(waiting)}; they may be "
+                        "offline. The round was cancelled; try again when they are back or "
+                        "leave them out of the study."
+                    )
+
+    def _open(self, run: dict[str, Any], task_id: str) -> Partial:
+        station = self._stations.get(run["station"])
+        if station is None or run["payload"] is None:
+            raise TamperedMessage(f"the hub returned an unexpected run for {run['station']!r}.")
+        body = unseal(run["payload"], self._keys, station.keys)
+        if body.get("task_id") != task_id or body.get("station") != station.name:
+            raise TamperedMessage(
+                f"station {station.name!r} answered another task; the answer was rejected."
+            )
+        return Partial.from_wire(body)

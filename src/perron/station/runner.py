@@ -1,0 +1,202 @@
+"""The station process: pull tasks from the hub, check them, run them, answer sealed.
+
+For every delivered run the station
+
+1. verifies the task's Ed25519 signature with the requester's key, and that the
+   signed task names this run's study and requester;
+2. checks that the study includes its organisation and that the requester is
+   allowed (``allowed_requesters``), then the replay guard: a task seen before with
+   another content, a reused nonce or an expired task is refused, and an identical
+   redelivery (at-least-once delivery) is answered from the stored answer without
+   running again;
+3. runs the allow-listed algorithm step under the holder's disclosure settings
+   (:class:`~perron.station.node.Station`);
+4. signs the partial and seals it for the requester, so the hub relays only
+   ciphertext, and appends an entry to its hash-chained audit log: who asked,
+   which study, algorithm and parameters, what was released or refused, and why.
+
+It makes outbound connections only and long-polls, so a task arrives within
+milliseconds; when the hub is unreachable it retries with back-off and picks up
+its pending runs when the hub is back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from perron.crypto.audit import AuditLog
+from perron.crypto.envelope import canonical, seal, verify
+from perron.crypto.keys import KeyPair, PublicKeys
+from perron.crypto.replay import ReplayGuard
+from perron.data.frame import FrameSource
+from perron.protocol.errors import (
+    NotAuthorized,
+    SecurityError,
+    TamperedMessage,
+    TransportError,
+    error_to_wire,
+)
+from perron.protocol.http import check
+from perron.protocol.messages import Partial, Task
+from perron.station.config import StationConfig
+from perron.station.node import Station
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 25.0
+_MAX_BACKOFF = 5.0
+
+
+class StationRunner:
+    """One station: its data, rules, keys, audit log and connection to the hub."""
+
+    def __init__(self, config: StationConfig, *, client: httpx.Client | None = None) -> None:
+        self.config = config
+        self.keys = KeyPair.load(config.keys_dir)
+        self.station = Station(
+            config.name,
+            FrameSource.from_path(config.dataset),
+            config.disclosure,
+            allowed=config.allowed_algorithms,
+        )
+        config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.replay = ReplayGuard(config.state_dir / "replay.sqlite")
+        self.audit = AuditLog(config.audit_log)
+        self.client = client or httpx.Client(
+            base_url=config.hub_url,
+            headers={"Authorization": f"Bearer {config.token}"},
+            timeout=httpx.Timeout(POLL_SECONDS + 10.0, connect=5.0),
+        )
+
+    def close(self) -> None:
+        """Release the replay guard's database and the hub connection."""
+        self.replay.close()
+        self.client.close()
+
+    def register_keys(self) -> None:
+        """Publish this station's public keys at the hub."""
+        check(self.client.put("/api/station/keys", json=self.keys.public().to_dict()))
+
+    def serve_forever(self, stop: threading.Event | None = None) -> None:
+        """Pull and answer runs until ``stop`` is set."""
+        stop = stop or threading.Event()
+        backoff = 0.2
+        registered = False
+        while not stop.is_set():
+            try:
+                if not registered:
+                    self.register_keys()
+                    registered = True
+                self.poll_once(POLL_SECONDS)
+                backoff = 0.2
+            except (httpx.TransportError, TransportError) as error:
+                logger.warning(
+                    "station %s: hub unreachable (%s); retrying", self.config.name, error
+                )
+                stop.wait(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    def poll_once(self, wait: float) -> bool:
+        """Wait up to ``wait`` seconds for one run and answer it; True if there was one."""
+        response = self.client.get("/api/station/next", params={"wait": wait})
+        check(response)
+        if response.status_code == 204:
+            return False
+        run: dict[str, Any] = response.json()
+        status, sealed = self.answer(run)
+        answer = {"status": status, "payload": sealed}
+        check(self.client.post(f"/api/station/runs/{run['run_id']}", json=answer))
+        return True
+
+    def answer(self, run: dict[str, Any]) -> tuple[str, str]:
+        """The sealed answer to one delivered run (and its status)."""
+        requester = run["requester"]
+        recipient = PublicKeys(requester["verify_key"], requester["box_key"])
+        body: dict[str, Any] = {}
+        try:
+            body = self._verified(run)
+            digest = hashlib.sha256(canonical(run["envelope"])).hexdigest()
+            fresh = self.replay.check_and_remember(
+                body["task_id"], body["nonce"], digest, float(body["expires_at"])
+            )
+            if not fresh:
+                stored = self.replay.result_for(body["task_id"])
+                if stored is not None:  # a redelivery: the same answer, not a second run
+                    status, sealed = stored.split(":", 1)
+                    return status, sealed
+            task = Task(body["algorithm"], body["params"], int(body["round"]), body["disclosure"])
+            partial = self.station.handle(task)
+            outcome = "released" if partial.error is None else "refused"
+        except SecurityError as error:
+            partial = Partial(self.config.name, None, error=error_to_wire(error))
+            outcome = "rejected"
+        status = "done" if partial.error is None else "failed"
+        message = {"task_id": run["task_id"], **partial.to_wire()}
+        sealed = seal(message, recipient, self.keys)
+        if outcome != "rejected":
+            self.replay.store_result(body["task_id"], f"{status}:{sealed}")
+        self.audit.append(self._audit_entry(run, body, partial, outcome))
+        return status, sealed
+
+    def _verified(self, run: dict[str, Any]) -> dict[str, Any]:
+        body = verify(run["envelope"], run["requester"]["verify_key"])
+        study = run["study"]
+        if (
+            body.get("task_id") != run["task_id"]
+            or body.get("study") != study["name"]
+            or body.get("requester") != run["requester"]["username"]
+        ):
+            raise TamperedMessage(
+                "the signed task names another task, study or requester than the hub "
+                "delivered it for; it was rejected."
+            )
+        if self.config.organisation not in study["organisations"]:
+            raise NotAuthorized(
+                f"study {study['name']!r} does not include organisation "
+                f"{self.config.organisation!r} of station {self.config.name!r}."
+            )
+        allowed = self.config.allowed_requesters
+        if allowed and body["requester"] not in allowed:
+            raise NotAuthorized(
+                f"station {self.config.name!r} does not accept tasks from {body['requester']!r}."
+            )
+        if float(body["expires_at"]) - float(body["issued_at"]) > self.config.task_timeout:
+            raise NotAuthorized(
+                f"the task stays valid longer than station {self.config.name!r} accepts "
+                f"({self.config.task_timeout:g} s)."
+            )
+        return body
+
+    def _audit_entry(
+        self, run: dict[str, Any], body: dict[str, Any], partial: Partial, outcome: str
+    ) -> dict[str, Any]:
+        return {
+            "task_id": run["task_id"],
+            "study": run["study"]["name"],
+            "requester": run["requester"]["username"],
+            "algorithm": body.get("algorithm"),
+            "round": body.get("round"),
+            "params": body.get("params"),
+            "disclosure_request": body.get("disclosure"),
+            "outcome": outcome,
+            "released": sorted(partial.payload) if partial.payload is not None else [],
+            "decisions": [[d.rule, d.threshold, d.outcome, d.subject] for d in partial.decisions],
+            "error": None if partial.error is None else dict(partial.error),
+            "at": time.time(),
+        }
+
+
+def run_station(config: StationConfig, stop: threading.Event | None = None) -> None:
+    """Start a station and serve until stopped (used by ``perron station start``)."""
+    runner = StationRunner(config)
+    logger.info("station %s serving %s", config.name, config.hub_url)
+    try:
+        runner.serve_forever(stop)
+    finally:
+        runner.close()
