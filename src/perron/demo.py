@@ -121,16 +121,22 @@ def side_by_side(network: StudyResults, simulated: StudyResults) -> pd.DataFrame
     for column in ("age", "ph_karno", "wt_loss"):
         key = (column, "combined")
         rows.append(
-            (f"mean {column}", network.summary.table.loc[key, "mean"],
-             simulated.summary.table.loc[key, "mean"])
+            (
+                f"mean {column}",
+                float(network.summary.table["mean"][key]),
+                float(simulated.summary.table["mean"][key]),
+            )
         )
     for term in network.glm.params.index:
         rows.append((f"GLM {term}", network.glm.params[term], simulated.glm.params[term]))
     rows.append(("GLM log-likelihood", network.glm.llf, simulated.glm.llf))
     for group in network.km.median.index:
         rows.append(
-            (f"KM median, sex {group}", network.km.median.loc[group, "median"],
-             simulated.km.median.loc[group, "median"])
+            (
+                f"KM median, sex {group}",
+                network.km.median.loc[group, "median"],
+                simulated.km.median.loc[group, "median"],
+            )
         )
     rows.append(("log-rank chi2", network.logrank.statistic, simulated.logrank.statistic))
     for term in network.cox.params.index:

@@ -49,6 +49,23 @@ def connect(
     >>> session.glm("status ~ age + sex", family="binomial")       # doctest: +SKIP
     """
     client = httpx.Client(base_url=url.rstrip("/"), timeout=httpx.Timeout(40.0, connect=5.0))
+    try:
+        return _open(client, study, token, username, password, keys, timeout, progress)
+    except BaseException:
+        client.close()
+        raise
+
+
+def _open(
+    client: httpx.Client,
+    study: str,
+    token: str | None,
+    username: str | None,
+    password: str | None,
+    keys: KeyPair | None,
+    timeout: float,
+    progress: bool,
+) -> Session:
     if token is None:
         if username is None or password is None:
             raise InputError("connect needs token=... or username=... and password=....")

@@ -63,6 +63,10 @@ class HttpGrid:
     def stations(self) -> Sequence[str]:
         return list(self._stations)
 
+    def close(self) -> None:
+        """Close the connection to the hub."""
+        self._client.close()
+
     def run_round(self, task: Task) -> Mapping[str, Partial]:
         return self.collect(self.submit(task), task)
 

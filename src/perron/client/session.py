@@ -52,6 +52,18 @@ class Session:
     def stations(self) -> list[str]:
         return list(self._grid.stations)
 
+    def close(self) -> None:
+        """Release the transport (the hub connection of a ``connect`` session)."""
+        closer = getattr(self._grid, "close", None)
+        if callable(closer):
+            closer()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @property
     def grid(self) -> Grid:
         """The transport this session's rounds go through."""

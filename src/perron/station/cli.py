@@ -51,8 +51,15 @@ def start(config: ConfigOption = Path("station.toml")) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
+
+    def shut_down(*_: object) -> None:
+        # Raising interrupts a long-poll blocked in the socket at once; the runner's
+        # `finally` closes its files and connection.
+        stop.set()
+        raise SystemExit(0)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, shut_down)
     run_station(StationConfig.load(config), stop)
 
 

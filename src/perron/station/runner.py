@@ -99,6 +99,7 @@ class StationRunner:
                 logger.warning(
                     "station %s: hub unreachable (%s); retrying", self.config.name, error
                 )
+                registered = False  # say hello again: runs claimed before may be lost
                 stop.wait(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
 

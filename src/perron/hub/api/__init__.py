@@ -1,0 +1,1 @@
+"""The HTTP API of the hub (FastAPI): schemas, dependencies, routes, error mapping."""

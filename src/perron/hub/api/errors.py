@@ -1,0 +1,99 @@
+"""The one place where domain errors become HTTP answers.
+
+Services raise Perron errors; :func:`install` registers handlers that answer
+``{"detail": str(error), "kind": type(error).__name__}`` with the status code of the
+first matching class below. Request validation errors answer 422 with kind
+``InputError`` in the same shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from perron.hub.api.schemas import ErrorPublic
+from perron.hub.errors import Conflict, NotFound
+from perron.protocol.errors import (
+    AuthenticationFailed,
+    InputError,
+    NotAuthorized,
+    PerronError,
+    ReplayedTask,
+    TamperedMessage,
+    TaskCancelled,
+)
+
+#: Checked in order; the first class the error is an instance of decides.
+STATUS_CODES: tuple[tuple[type[PerronError], int], ...] = (
+    (AuthenticationFailed, 401),
+    (NotAuthorized, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (TaskCancelled, 409),
+    (ReplayedTask, 409),
+    (TamperedMessage, 400),
+    (InputError, 422),
+    (PerronError, 400),
+)
+
+_KIND_OF_STATUS = {401: "AuthenticationFailed", 403: "NotAuthorized", 404: "NotFound"}
+
+#: The error answers, for the OpenAPI document.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorPublic, "description": "A tampered message or a bad request."},
+    401: {"model": ErrorPublic, "description": "No, or a wrong, expired or revoked token."},
+    403: {"model": ErrorPublic, "description": "Not allowed for this principal."},
+    404: {"model": ErrorPublic, "description": "No such study, task, run or station."},
+    409: {"model": ErrorPublic, "description": "A duplicate, or the task was cancelled."},
+    422: {"model": ErrorPublic, "description": "The request does not fit the schema."},
+}
+
+
+def status_code(error: PerronError) -> int:
+    """The HTTP status code of a domain error.
+
+    Examples
+    --------
+    >>> status_code(NotAuthorized("not a member"))
+    403
+    """
+    return next(code for cls, code in STATUS_CODES if isinstance(error, cls))
+
+
+def _answer(status: int, detail: str, kind: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"detail": detail, "kind": kind}, status_code=status, headers=headers)
+
+
+async def _perron_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, PerronError)
+    return _answer(status_code(error), str(error), type(error).__name__)
+
+
+async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = []
+    for problem in error.errors():
+        where = ".".join(str(part) for part in problem.get("loc", ()))
+        problems.append(f"{where}: {problem.get('msg', 'invalid')}")
+    return _answer(422, "the request is not valid: " + "; ".join(problems), "InputError")
+
+
+async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    kind = _KIND_OF_STATUS.get(error.status_code, "InputError")
+    response = _answer(error.status_code, str(error.detail), kind)
+    if error.headers:
+        response.headers.update(error.headers)
+    return response
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(PerronError, _perron_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)

@@ -1,0 +1,1 @@
+"""One router per resource; :func:`perron.hub.app.create_app` mounts them all."""

@@ -1,0 +1,75 @@
+"""``/api/station``: a station's keys, its next run (long-poll) and its answers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from perron.hub.api.deps import CurrentPrincipal, CurrentStation, HubDep, SessionDep
+from perron.hub.api.errors import ERROR_RESPONSES
+from perron.hub.api.schemas import DeliveryPublic, KeysIn, RunResult
+from perron.hub.notify import poll_until
+from perron.hub.services import auth, runs
+from perron.hub.services.runs import Delivery
+
+router = APIRouter(prefix="/api/station", tags=["station"], responses=ERROR_RESPONSES)
+
+Wait = Annotated[
+    float,
+    Query(ge=0, allow_inf_nan=False, description="Seconds to wait for a run (max 60)."),
+]
+#: Run ids are PostgreSQL ``integer``s.
+RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The run's id.")]
+
+
+@router.put("/keys", status_code=204)
+def put_station_keys(
+    keys: KeysIn, principal: CurrentPrincipal, session: SessionDep, hub: HubDep
+) -> None:
+    """Register the station's public keys (partials are signed with them).
+
+    A station does this each time it starts, so the runs it had claimed but not
+    answered were lost with the old process: they are released for redelivery at
+    once instead of after their lease.
+    """
+    station = principal.require_station()
+    auth.set_keys(session, principal, auth.check_public_keys(keys.verify_key, keys.box_key))
+    if runs.release_claims(session, station):
+        hub.notifier.notify()
+
+
+@router.get(
+    "/next",
+    response_model=DeliveryPublic,
+    responses={204: {"description": "No run for this station within the wait."}},
+)
+def next_run(
+    station: CurrentStation, session: SessionDep, hub: HubDep, wait: Wait = 0.0
+) -> DeliveryPublic | Response:
+    """Claim the next run for this station, waiting up to ``wait`` seconds for one."""
+
+    def attempt() -> Delivery | None:
+        result = runs.claim_next(session, station, hub.settings.lease_seconds)
+        session.commit()  # end the read: the next attempt sees newer commits
+        return result
+
+    delivery = poll_until(
+        attempt,
+        lambda found: found is not None,
+        notifier=hub.notifier,
+        wait=hub.wait_seconds(wait),
+        poll_seconds=hub.settings.poll_seconds,
+    )
+    if delivery is None:
+        return Response(status_code=204)
+    return DeliveryPublic.model_validate(delivery, from_attributes=True)
+
+
+@router.post("/runs/{run_id}", status_code=204)
+def post_result(
+    run_id: RunId, result: RunResult, station: CurrentStation, session: SessionDep, hub: HubDep
+) -> None:
+    """Store the station's sealed answer to one of its runs (idempotent)."""
+    if runs.finish_run(session, station, run_id, result.status, result.payload):
+        hub.notifier.notify()

@@ -1,0 +1,49 @@
+"""``/api/studies``: the caller's studies, their stations, and sending tasks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from perron.hub.api.deps import CurrentPrincipal, CurrentUser, HubDep, SessionDep
+from perron.hub.api.errors import ERROR_RESPONSES
+from perron.hub.api.schemas import StationPublic, StudyPublic, TaskCreate, TaskCreated
+from perron.hub.db.models import NAME_PATTERN
+from perron.hub.services import studies, tasks
+
+router = APIRouter(prefix="/api/studies", tags=["studies"], responses=ERROR_RESPONSES)
+
+StudyName = Annotated[str, Path(pattern=NAME_PATTERN, description="The study's name.")]
+
+
+@router.get("")
+def list_studies(principal: CurrentPrincipal, session: SessionDep) -> list[StudyPublic]:
+    """The studies the caller (user or station) belongs to."""
+    return [
+        StudyPublic.model_validate(study, from_attributes=True)
+        for study in studies.studies_of(session, principal.subject)
+    ]
+
+
+@router.get("/{study}/stations")
+def list_stations(
+    study: StudyName, principal: CurrentPrincipal, session: SessionDep
+) -> list[StationPublic]:
+    """The stations of the study's organisations and their public keys (members only)."""
+    return [
+        StationPublic.model_validate(station, from_attributes=True)
+        for station in studies.study_stations(session, study, principal.subject)
+    ]
+
+
+@router.post("/{study}/tasks", status_code=201)
+def create_task(
+    study: StudyName, request: TaskCreate, user: CurrentUser, session: SessionDep, hub: HubDep
+) -> TaskCreated:
+    """Send a signed task to some of the study's stations (researchers of the study)."""
+    task_id = tasks.create_task(
+        session, user, study, request.envelope.model_dump(), request.stations
+    )
+    hub.notifier.notify()
+    return TaskCreated(task_id=task_id)

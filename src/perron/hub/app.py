@@ -1,0 +1,123 @@
+"""The hub's web application: :func:`create_app` builds it, :func:`serve` runs it.
+
+OpenAPI documentation is served at ``/docs`` and ``/openapi.json``. Every other
+endpoint except ``POST /api/auth/token`` needs a bearer token.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+from types import FrameType
+
+import anyio.to_thread
+import uvicorn
+from fastapi import FastAPI
+
+from perron.hub.api import errors
+from perron.hub.api.deps import Hub
+from perron.hub.api.routes import auth, me, station, studies, tasks
+from perron.hub.db.session import create_hub_engine, session_factory
+from perron.hub.migrate import upgrade
+from perron.hub.notify import Notifier
+from perron.hub.services.auth import make_hasher
+from perron.hub.settings import Settings
+
+DESCRIPTION = """\
+The Perron hub relays tasks signed by researchers to stations, and partials sealed by
+stations back to the researchers. It never sees row-level data or a plaintext partial.
+
+Send `Authorization: Bearer <token>`: users get a token from `POST /api/auth/token`,
+stations are given one by the hub admin (`perron hub admin create-station`).
+"""
+
+
+def _version() -> str:
+    try:
+        return version("perron")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The hub's FastAPI application on ``settings.database_url``.
+
+    The database must already be migrated (:func:`perron.hub.migrate.upgrade`;
+    :func:`serve` does it). The engine is disposed, and waiting long-polls are
+    released, when the application shuts down.
+
+    Examples
+    --------
+    >>> from fastapi.testclient import TestClient
+    >>> from perron.hub.migrate import upgrade
+    >>> url = "sqlite:///:memory:"
+    >>> upgrade(url)
+    >>> with TestClient(create_app(Settings(database_url=url))) as client:
+    ...     client.get("/api/me").status_code
+    401
+    """
+    engine = create_hub_engine(settings.database_url)
+    hasher = make_hasher(settings)
+    hub = Hub(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        notifier=Notifier(),
+        hasher=hasher,
+        dummy_hash=hasher.hash(secrets.token_hex(16)),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Each waiting long-poll holds a worker thread; make room for many stations.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, settings.worker_threads)
+        try:
+            yield
+        finally:
+            hub.notifier.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Perron hub",
+        version=_version(),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    errors.install(app)
+    for module in (auth, me, studies, tasks, station):
+        app.include_router(module.router)
+    return app
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn, releasing waiting long-polls as soon as a shutdown is asked for.
+
+    Uvicorn waits for open requests before it shuts the application down; without
+    this a waiting long-poll would hold a SIGTERM up for as long as its wait.
+    """
+
+    def __init__(self, config: uvicorn.Config, notifier: Notifier) -> None:
+        super().__init__(config)
+        self._notifier = notifier
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # In a signal handler: take no lock here, let a thread wake the waiters.
+        threading.Thread(target=self._notifier.close, daemon=True).start()
+        super().handle_exit(sig, frame)
+
+
+def serve(settings: Settings) -> None:
+    """Migrate the database, then serve the hub on ``settings.host:settings.port``.
+
+    Blocks until the process is stopped (Ctrl-C or SIGTERM); waiting long-polls then
+    answer at once (204 or the current task state) so the hub stops promptly.
+    """
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    _Server(config, app.state.hub.notifier).run()

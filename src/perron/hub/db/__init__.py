@@ -1,0 +1,1 @@
+"""The hub's database: tables (:mod:`.models`) and the engine factory (:mod:`.session`)."""

@@ -1,0 +1,239 @@
+"""Tasks, the researcher's side: send a signed task, follow it, cancel it.
+
+Before relaying a task the hub checks what it can: the envelope's signature against
+the requester's registered verify key, that the signed body names this study and
+this requester, and that every station addressed belongs to an organisation of the
+study. The station checks the signature again; the hub's check only stops forged or
+misdirected tasks early.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from perron.crypto.envelope import canonical, verify
+from perron.hub.db.models import (
+    FINISHED,
+    Run,
+    Station,
+    StudyOrganisation,
+    Task,
+    User,
+    utcnow,
+)
+from perron.hub.errors import Conflict, NotFound
+from perron.hub.services.studies import require_member
+from perron.protocol.errors import InputError, NotAuthorized
+
+TASK_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+@dataclass(frozen=True)
+class RunView:
+    """One station's part of a task; ``payload`` is the sealed partial, if any."""
+
+    station: str
+    status: str
+    payload: str | None
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task's state as its requester sees it."""
+
+    task_id: str
+    status: str
+    runs: tuple[RunView, ...]
+
+    @property
+    def finished(self) -> bool:
+        """Whether no run will change any more."""
+        return self.status in FINISHED
+
+
+def create_task(
+    session: Session,
+    user: User,
+    study_name: str,
+    envelope: dict[str, Any],
+    stations: Sequence[str],
+) -> str:
+    """Store a signed task and one pending run per station; return the task id.
+
+    Parameters
+    ----------
+    user
+        The requester (must be a researcher, a member of the study, with keys).
+    study_name
+        The study in the request path; the signed body must name the same.
+    envelope
+        ``{"body": {...}, "signature": "..."}`` from :func:`perron.crypto.envelope.sign`.
+    stations
+        Names of the stations to run the task at.
+
+    Raises
+    ------
+    NotAuthorized
+        Not a researcher, not a member, or a station outside the study.
+    NotFound
+        No such study or station.
+    InputError
+        No registered keys, or the body does not match the request.
+    TamperedMessage
+        The signature does not verify with the requester's verify key.
+    Conflict
+        A task with this id exists.
+    """
+    if user.role != "researcher":
+        raise NotAuthorized(
+            f"only researchers send tasks; {user.username!r} has role {user.role!r}."
+        )
+    study = require_member(session, study_name, user)
+    if user.verify_key is None or user.box_key is None:
+        raise InputError("register your public keys first (PUT /api/me/keys), then sign tasks.")
+    body = verify(envelope, user.verify_key)
+    task_id = _check_body(body, study_name, user.username)
+    targets = _stations_of_study(session, study.id, study_name, stations)
+    if session.get(Task, task_id) is not None:
+        raise Conflict(f"a task with id {task_id!r} exists; every task needs a new id.")
+    task = Task(
+        task_id=task_id,
+        study_id=study.id,
+        requester_id=user.id,
+        requester_verify_key=user.verify_key,
+        requester_box_key=user.box_key,
+        envelope=canonical(envelope).decode("ascii"),
+        cancelled=False,
+    )
+    session.add(task)
+    session.add_all(Run(task_id=task_id, station_id=s.id, status="pending") for s in targets)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(f"a task with id {task_id!r} exists; every task needs a new id.") from exc
+    return task_id
+
+
+def _check_body(body: dict[str, Any], study: str, username: str) -> str:
+    if body.get("study") != study:
+        raise InputError(
+            f"the signed task names study {body.get('study')!r} but was sent to study "
+            f"{study!r}; sign a task for this study."
+        )
+    if body.get("requester") != username:
+        raise InputError(
+            f"the signed task names requester {body.get('requester')!r} but was sent by "
+            f"{username!r}; a task is sent by the researcher who signed it."
+        )
+    task_id = body.get("task_id")
+    if not isinstance(task_id, str) or re.fullmatch(TASK_ID_PATTERN, task_id) is None:
+        raise InputError(
+            f"the signed task's task_id {task_id!r} must be 8 to 64 letters, digits, '-' "
+            "or '_' (uuid4().hex is one)."
+        )
+    if not _finite(body):
+        raise InputError("the signed task holds NaN or infinity, which JSON cannot carry.")
+    return task_id
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_finite(item) for item in value)
+    return True
+
+
+def _stations_of_study(
+    session: Session, study_id: int, study_name: str, names: Sequence[str]
+) -> list[Station]:
+    if not names:
+        raise InputError("name at least one station to run the task at.")
+    if len(set(names)) != len(names):
+        raise InputError(f"stations {list(names)} name a station twice.")
+    found = {s.name: s for s in session.scalars(select(Station).where(Station.name.in_(names)))}
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise NotFound(f"no stations {missing} on this hub; GET the study's stations.")
+    in_study = set(
+        session.scalars(
+            select(StudyOrganisation.organisation_id).where(StudyOrganisation.study_id == study_id)
+        )
+    )
+    outside = [name for name in names if found[name].organisation_id not in in_study]
+    if outside:
+        raise NotAuthorized(
+            f"stations {outside} belong to organisations outside study {study_name!r}; "
+            f"GET /api/studies/{study_name}/stations lists the study's stations."
+        )
+    return [found[name] for name in names]
+
+
+def _own_task(session: Session, user: User, task_id: str) -> Task:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id!r} on this hub.")
+    if task.requester_id != user.id:
+        raise NotAuthorized(f"task {task_id!r} was sent by another researcher.")
+    return task
+
+
+def task_view(session: Session, user: User, task_id: str) -> TaskView:
+    """The task's state and its sealed partials, for its requester only.
+
+    Raises
+    ------
+    NotFound
+        No such task.
+    NotAuthorized
+        The caller did not send it.
+    """
+    task = _own_task(session, user, task_id)
+    runs = sorted(
+        (RunView(run.station.name, run.status, run.payload) for run in task.runs),
+        key=lambda run: run.station,
+    )
+    return TaskView(
+        task.task_id, _status(task.cancelled, [run.status for run in runs]), tuple(runs)
+    )
+
+
+def _status(cancelled: bool, statuses: Sequence[str]) -> str:
+    if cancelled:
+        return "cancelled"
+    if all(status in FINISHED for status in statuses):
+        return "failed" if "failed" in statuses else "done"
+    if all(status == "pending" for status in statuses):
+        return "pending"
+    return "claimed"
+
+
+def cancel_task(session: Session, user: User, task_id: str) -> None:
+    """Cancel a task: runs not yet answered are never delivered (again); idempotent.
+
+    Raises
+    ------
+    NotFound
+        No such task.
+    NotAuthorized
+        The caller did not send it.
+    """
+    task = _own_task(session, user, task_id)
+    task.cancelled = True
+    session.execute(
+        update(Run)
+        .where(Run.task_id == task.task_id, Run.status.in_(("pending", "claimed")))
+        .values(status="cancelled", finished_at=utcnow())
+    )
+    session.commit()

@@ -1,0 +1,1 @@
+"""Tests of the hub service (perron.hub), on SQLite and PostgreSQL."""

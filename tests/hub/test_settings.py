@@ -1,0 +1,110 @@
+"""Settings: defaults, the TOML file, the environment; and the long-poll notifier."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from perron.hub.notify import Notifier, poll_until
+from perron.hub.settings import (
+    DEFAULT_DATABASE_URL,
+    Settings,
+    load_settings,
+    normalise_database_url,
+)
+from perron.protocol.errors import InputError
+
+
+def test_defaults_follow_the_network_design():
+    settings = load_settings(environ={})
+
+    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///perron-hub.db"
+    assert (settings.host, settings.port) == ("127.0.0.1", 8700)
+    assert settings.lease_seconds == 120
+    assert settings.token_hours == 12
+    assert settings.max_wait_seconds == 60
+
+
+def test_a_toml_file_sets_values_and_the_environment_sets_the_database(tmp_path):
+    config = tmp_path / "hub.toml"
+    config.write_text(
+        'database_url = "sqlite:///from-file.db"\nhost = "0.0.0.0"\nport = 9000\n'
+        "lease_seconds = 30\ntoken_hours = 1.5\n"
+    )
+
+    from_file = load_settings(config, environ={})
+    from_env = load_settings(config, environ={"PERRON_DATABASE_URL": "postgresql://h/db"})
+
+    assert from_file == Settings(
+        database_url="sqlite:///from-file.db",
+        host="0.0.0.0",
+        port=9000,
+        lease_seconds=30.0,
+        token_hours=1.5,
+    )
+    assert from_env.database_url == "postgresql://h/db"
+    assert from_env.port == 9000
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("portt = 1\n", "unknown keys"),
+        ('port = "80"\n', "port must be a int"),
+        ("lease_seconds = true\n", "lease_seconds must be a float"),
+        ("lease_seconds = 0\n", "must be positive"),
+        ("port = [\n", "not valid TOML"),
+    ],
+)
+def test_a_bad_toml_file_is_an_input_error(tmp_path, content, message):
+    config = tmp_path / "hub.toml"
+    config.write_text(content)
+
+    with pytest.raises(InputError, match=message):
+        load_settings(config, environ={})
+
+
+def test_a_missing_config_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", environ={})
+
+
+def test_postgresql_urls_use_psycopg_3():
+    assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_database_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+
+
+def test_poll_until_returns_at_once_when_ready_and_the_last_result_after_the_wait():
+    notifier = Notifier()
+    results = iter(range(100))
+    clock = iter([0.0, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
+
+    ready = poll_until(lambda: 7, lambda n: n == 7, notifier=notifier, wait=60, poll_seconds=1)
+    last = poll_until(
+        lambda: next(results),
+        lambda n: False,
+        notifier=notifier,
+        wait=1.0,
+        poll_seconds=0.0,
+        clock=lambda: next(clock),
+    )
+
+    assert ready == 7
+    assert last == 2  # attempts at t = 0, 0.5 and 1.0
+
+
+def test_closing_the_notifier_releases_waiting_polls():
+    notifier = Notifier()
+    answers: list[int] = []
+    waiter = threading.Thread(
+        target=lambda: answers.append(
+            poll_until(lambda: 0, lambda n: False, notifier=notifier, wait=60, poll_seconds=60)
+        )
+    )
+    waiter.start()
+
+    notifier.close()
+    waiter.join(timeout=10)
+
+    assert answers == [0]
