@@ -62,16 +62,15 @@ def test_a_status_shows_pending_claimed_and_done(world: World):
 
 
 def _spy_on_waits(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> threading.Event:
-    """An event set when a long-poll starts waiting on the notifier."""
-    notifier: Notifier = client.app.state.hub.notifier  # type: ignore[attr-defined]
+    """An event set when a long-poll starts waiting on one of the hub's channels."""
     waiting = threading.Event()
-    wait = notifier.wait
+    wait = Notifier.wait
 
-    def spy(generation: int, timeout: float) -> bool:
+    def spy(self: Notifier, generation: int, timeout: float) -> bool:
         waiting.set()
-        return wait(generation, timeout)
+        return wait(self, generation, timeout)
 
-    monkeypatch.setattr(notifier, "wait", spy)
+    monkeypatch.setattr(Notifier, "wait", spy)
     return waiting
 
 
@@ -160,3 +159,22 @@ def test_two_pollers_of_one_station_never_both_claim_a_run(world: World):
         answers = list(pool.map(lambda _: world.next("sa", wait=0.5), range(4)))
 
     assert sorted(answer.status_code for answer in answers) == [200, 204, 204, 204]
+
+
+def test_a_restarted_station_retires_its_old_long_poll(slow_poll_world: World, monkeypatch):
+    world = slow_poll_world
+    waiting = _spy_on_waits(world.client, monkeypatch)
+    station = world.stations["sa"]
+    with ThreadPoolExecutor(1) as pool:
+        orphan = pool.submit(world.next, "sa", 20.0)  # the old process's poll
+        assert waiting.wait(10)
+
+        keys = station.keys.public().to_dict()
+        restarted = world.client.put("/api/station/keys", json=keys, headers=station.headers)
+        task_id = world.task("ada", "lung", ["sa"])
+
+        assert orphan.result(timeout=20).status_code == 204  # it claimed nothing
+    assert restarted.status_code == 204
+    delivery = world.next("sa")
+    assert delivery.status_code == 200
+    assert delivery.json()["task_id"] == task_id

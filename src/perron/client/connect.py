@@ -10,7 +10,7 @@ from perron.client.http_grid import HttpGrid, StationInfo
 from perron.client.session import Session
 from perron.crypto.keys import KeyPair, PublicKeys
 from perron.protocol.errors import InputError
-from perron.protocol.http import check
+from perron.protocol.http import check, transport
 
 
 def connect(
@@ -48,7 +48,9 @@ def connect(
     ...                          username="ana", password="...")  # doctest: +SKIP
     >>> session.glm("status ~ age + sex", family="binomial")       # doctest: +SKIP
     """
-    client = httpx.Client(base_url=url.rstrip("/"), timeout=httpx.Timeout(40.0, connect=5.0))
+    client = httpx.Client(
+        base_url=url.rstrip("/"), timeout=httpx.Timeout(40.0, connect=5.0), transport=transport()
+    )
     try:
         return _open(client, study, token, username, password, keys, timeout, progress)
     except BaseException:

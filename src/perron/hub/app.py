@@ -22,7 +22,7 @@ from perron.hub.api.deps import Hub
 from perron.hub.api.routes import auth, me, station, studies, tasks
 from perron.hub.db.session import create_hub_engine, session_factory
 from perron.hub.migrate import upgrade
-from perron.hub.notify import Notifier
+from perron.hub.notify import Channels
 from perron.hub.services.auth import make_hasher
 from perron.hub.settings import Settings
 
@@ -65,7 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        notifier=Notifier(),
+        notifier=Channels(),
         hasher=hasher,
         dummy_hash=hasher.hash(secrets.token_hex(16)),
     )
@@ -101,7 +101,7 @@ class _Server(uvicorn.Server):
     this a waiting long-poll would hold a SIGTERM up for as long as its wait.
     """
 
-    def __init__(self, config: uvicorn.Config, notifier: Notifier) -> None:
+    def __init__(self, config: uvicorn.Config, notifier: Channels) -> None:
         super().__init__(config)
         self._notifier = notifier
 

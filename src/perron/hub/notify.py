@@ -70,6 +70,60 @@ class Notifier:
             self._condition.notify_all()
 
 
+class Channels:
+    """One :class:`Notifier` per subject (a station's inbox, a task's answers).
+
+    A change wakes only the requests waiting on that subject, not every waiting
+    request: a finished run wakes its researcher, a new task its stations. Waking
+    everyone made each change cost one database query per waiting request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._channels: dict[str, Notifier] = {}
+        self._epochs: dict[str, int] = {}
+        self._closed = False
+
+    def epoch(self, key: str) -> int:
+        """How many times the subject started afresh (see :meth:`bump`)."""
+        with self._lock:
+            return self._epochs.get(key, 0)
+
+    def bump(self, key: str) -> None:
+        """The subject started afresh: waits begun before are stale."""
+        with self._lock:
+            self._epochs[key] = self._epochs.get(key, 0) + 1
+
+    def channel(self, key: str) -> Notifier:
+        with self._lock:
+            notifier = self._channels.get(key)
+            if notifier is None:
+                notifier = self._channels[key] = Notifier()
+                if self._closed:
+                    notifier.close()
+            return notifier
+
+    def notify(self, *keys: str) -> None:
+        for key in keys:
+            self.channel(key).notify()
+
+    def close(self) -> None:
+        """Release every waiting request (at shutdown)."""
+        with self._lock:
+            self._closed = True
+            channels = list(self._channels.values())
+        for notifier in channels:
+            notifier.close()
+
+
+def station_key(name: str) -> str:
+    return f"station:{name}"
+
+
+def task_key(task_id: str) -> str:
+    return f"task:{task_id}"
+
+
 def poll_until(
     attempt: Callable[[], T],
     ready: Callable[[T], bool],

@@ -42,7 +42,7 @@ from perron.protocol.errors import (
     TransportError,
     error_to_wire,
 )
-from perron.protocol.http import check
+from perron.protocol.http import check, transport
 from perron.protocol.messages import Partial, Task
 from perron.station.config import StationConfig
 from perron.station.node import Station
@@ -72,6 +72,7 @@ class StationRunner:
             base_url=config.hub_url,
             headers={"Authorization": f"Bearer {config.token}"},
             timeout=httpx.Timeout(POLL_SECONDS + 10.0, connect=5.0),
+            transport=transport(),
         )
 
     def close(self) -> None:

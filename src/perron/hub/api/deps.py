@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from perron.hub.db.models import Station, User
-from perron.hub.notify import Notifier
+from perron.hub.notify import Channels
 from perron.hub.services.auth import Principal, authenticate
 from perron.hub.settings import Settings
 
@@ -30,7 +30,7 @@ class Hub:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    notifier: Notifier
+    notifier: Channels
     hasher: PasswordHasher
     #: Verified for unknown usernames, so failed logins take the same time.
     dummy_hash: str

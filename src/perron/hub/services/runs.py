@@ -98,6 +98,11 @@ def release_claims(session: Session, station: Station) -> int:
     return int(getattr(released, "rowcount", 0) or 0)
 
 
+def task_of(session: Session, run_id: int) -> str:
+    """The id of the task a run belongs to."""
+    return session.get_one(Run, run_id).task_id
+
+
 def _delivery(session: Session, run_id: int) -> Delivery:
     run = session.get_one(Run, run_id)
     task = run.task

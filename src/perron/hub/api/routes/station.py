@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response
 from perron.hub.api.deps import CurrentPrincipal, CurrentStation, HubDep, SessionDep
 from perron.hub.api.errors import ERROR_RESPONSES
 from perron.hub.api.schemas import DeliveryPublic, KeysIn, RunResult
-from perron.hub.notify import poll_until
+from perron.hub.notify import poll_until, station_key, task_key
 from perron.hub.services import auth, runs
 from perron.hub.services.runs import Delivery
 
@@ -29,14 +29,18 @@ def put_station_keys(
 ) -> None:
     """Register the station's public keys (partials are signed with them).
 
-    A station does this each time it starts, so the runs it had claimed but not
+    A station does this each time it starts. The runs it had claimed but not
     answered were lost with the old process: they are released for redelivery at
-    once instead of after their lease.
+    once instead of after their lease. Long-polls the old process left behind (its
+    socket is gone, the hub does not know yet) are retired, so they cannot claim a
+    run and answer it into a dead connection.
     """
     station = principal.require_station()
     auth.set_keys(session, principal, auth.check_public_keys(keys.verify_key, keys.box_key))
-    if runs.release_claims(session, station):
-        hub.notifier.notify()
+    key = station_key(station.name)
+    hub.notifier.bump(key)
+    runs.release_claims(session, station)
+    hub.notifier.notify(key)
 
 
 @router.get(
@@ -48,16 +52,20 @@ def next_run(
     station: CurrentStation, session: SessionDep, hub: HubDep, wait: Wait = 0.0
 ) -> DeliveryPublic | Response:
     """Claim the next run for this station, waiting up to ``wait`` seconds for one."""
+    key = station_key(station.name)
+    epoch = hub.notifier.epoch(key)
 
     def attempt() -> Delivery | None:
+        if hub.notifier.epoch(key) != epoch:
+            return None  # the station restarted since this poll began: claim nothing
         result = runs.claim_next(session, station, hub.settings.lease_seconds)
         session.commit()  # end the read: the next attempt sees newer commits
         return result
 
     delivery = poll_until(
         attempt,
-        lambda found: found is not None,
-        notifier=hub.notifier,
+        lambda found: found is not None or hub.notifier.epoch(key) != epoch,
+        notifier=hub.notifier.channel(key),
         wait=hub.wait_seconds(wait),
         poll_seconds=hub.settings.poll_seconds,
     )
@@ -72,4 +80,4 @@ def post_result(
 ) -> None:
     """Store the station's sealed answer to one of its runs (idempotent)."""
     if runs.finish_run(session, station, run_id, result.status, result.payload):
-        hub.notifier.notify()
+        hub.notifier.notify(task_key(runs.task_of(session, run_id)))

@@ -10,6 +10,7 @@ from perron.hub.api.deps import CurrentPrincipal, CurrentUser, HubDep, SessionDe
 from perron.hub.api.errors import ERROR_RESPONSES
 from perron.hub.api.schemas import StationPublic, StudyPublic, TaskCreate, TaskCreated
 from perron.hub.db.models import NAME_PATTERN
+from perron.hub.notify import station_key
 from perron.hub.services import studies, tasks
 
 router = APIRouter(prefix="/api/studies", tags=["studies"], responses=ERROR_RESPONSES)
@@ -45,5 +46,5 @@ def create_task(
     task_id = tasks.create_task(
         session, user, study, request.envelope.model_dump(), request.stations
     )
-    hub.notifier.notify()
+    hub.notifier.notify(*(station_key(name) for name in request.stations))
     return TaskCreated(task_id=task_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from perron.hub.api.deps import CurrentUser, HubDep, SessionDep
 from perron.hub.api.errors import ERROR_RESPONSES
 from perron.hub.api.schemas import TaskPublic
-from perron.hub.notify import poll_until
+from perron.hub.notify import poll_until, task_key
 from perron.hub.services import tasks
 from perron.hub.services.tasks import TASK_ID_PATTERN, TaskView
 
@@ -36,7 +36,7 @@ def read_task(
     found = poll_until(
         attempt,
         lambda task: task.finished,
-        notifier=hub.notifier,
+        notifier=hub.notifier.channel(task_key(task_id)),
         wait=hub.wait_seconds(wait),
         poll_seconds=hub.settings.poll_seconds,
     )
@@ -47,4 +47,4 @@ def read_task(
 def cancel_task(task_id: TaskId, user: CurrentUser, session: SessionDep, hub: HubDep) -> None:
     """Cancel the task: unanswered runs are not delivered and late answers get 409."""
     tasks.cancel_task(session, user, task_id)
-    hub.notifier.notify()
+    hub.notifier.notify(task_key(task_id))
