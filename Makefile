@@ -34,6 +34,7 @@ check: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/glm.py
 	$(BIN)/python benchmarks/coxph.py
+	$(BIN)/python benchmarks/round_latency.py
 
 # Re-pin every dependency after changing pyproject.toml.
 lock: $(VENV)/.dev
