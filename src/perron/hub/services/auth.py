@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from perron.crypto.keys import PublicKeys, unb64
 from perron.hub.db.models import Station, Token, User, utcnow
@@ -172,7 +172,12 @@ def authenticate(session: Session, token: str | None) -> Principal:
     if len(token) > _MAX_TOKEN_LENGTH or not token.startswith((USER_PREFIX, STATION_PREFIX)):
         raise AuthenticationFailed("the bearer token is not a Perron token; log in again.")
     digest = hash_token(token)
-    row = session.scalar(select(Token).where(Token.token_hash == digest))
+    # One query: the token with its user or station (every request comes through here).
+    row = session.scalar(
+        select(Token)
+        .where(Token.token_hash == digest)
+        .options(joinedload(Token.user), joinedload(Token.station))
+    )
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         raise AuthenticationFailed(
             "the bearer token is not valid on this hub; log in again (users) or ask the "

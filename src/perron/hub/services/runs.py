@@ -14,9 +14,9 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from perron.hub.db.models import Run, Station, StudyOrganisation, Task, utcnow
+from perron.hub.db.models import Run, Station, Study, StudyOrganisation, Task, utcnow
 from perron.hub.errors import NotFound
 from perron.hub.services.studies import StudyView, view
 from perron.protocol.errors import NotAuthorized, TaskCancelled
@@ -104,7 +104,14 @@ def task_of(session: Session, run_id: int) -> str:
 
 
 def _delivery(session: Session, run_id: int) -> Delivery:
-    run = session.get_one(Run, run_id)
+    run = session.scalars(
+        select(Run)
+        .where(Run.id == run_id)
+        .options(
+            joinedload(Run.task).joinedload(Task.requester),
+            joinedload(Run.task).joinedload(Task.study).selectinload(Study.organisations),
+        )
+    ).one()
     task = run.task
     envelope = json.loads(task.envelope)
     requester = Requester(

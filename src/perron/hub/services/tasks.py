@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from perron.crypto.envelope import canonical, verify
 from perron.hub.db.models import (
@@ -181,7 +181,7 @@ def _stations_of_study(
 
 
 def _own_task(session: Session, user: User, task_id: str) -> Task:
-    task = session.get(Task, task_id)
+    task = session.get(Task, task_id, options=[selectinload(Task.runs).joinedload(Run.station)])
     if task is None:
         raise NotFound(f"no task {task_id!r} on this hub.")
     if task.requester_id != user.id:
