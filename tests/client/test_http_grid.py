@@ -1,0 +1,79 @@
+"""The researcher's side of the network opens only genuine answers."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from perron import TamperedMessage
+from perron.client.http_grid import HttpGrid, StationInfo
+from perron.crypto.envelope import seal
+from perron.crypto.keys import KeyPair
+
+
+@pytest.fixture
+def parties() -> Iterator[tuple[KeyPair, KeyPair, HttpGrid]]:
+    researcher, station = KeyPair.generate(), KeyPair.generate()
+    client = httpx.Client(base_url="http://127.0.0.1:9")
+    grid = HttpGrid(
+        client,
+        "lung",
+        "ana",
+        researcher,
+        [StationInfo("north", "org", station.public())],
+        progress=False,
+    )
+    yield researcher, station, grid
+    client.close()
+
+
+def _answer(task_id: str, station: KeyPair, researcher: KeyPair) -> str:
+    body: dict[str, Any] = {
+        "task_id": task_id,
+        "station": "north",
+        "status": "done",
+        "payload": {"n": 12},
+        "decisions": [],
+        "error": None,
+    }
+    return seal(body, researcher.public(), station)
+
+
+def test_a_genuine_answer_is_opened(parties):
+    researcher, station, grid = parties
+    run = {"station": "north", "status": "done", "payload": _answer("t1", station, researcher)}
+
+    partial = grid._open(run, "t1")
+
+    assert partial.payload == {"n": 12}
+
+
+def test_a_tampered_answer_is_rejected(parties):
+    researcher, station, grid = parties
+    sealed = bytearray(base64.b64decode(_answer("t1", station, researcher)))
+    sealed[-5] ^= 0x01
+    run = {"station": "north", "status": "done", "payload": base64.b64encode(sealed).decode()}
+
+    with pytest.raises(TamperedMessage):
+        grid._open(run, "t1")
+
+
+def test_an_answer_forged_by_another_key_is_rejected(parties):
+    researcher, _, grid = parties
+    forger = KeyPair.generate()
+    run = {"station": "north", "status": "done", "payload": _answer("t1", forger, researcher)}
+
+    with pytest.raises(TamperedMessage):
+        grid._open(run, "t1")
+
+
+def test_an_answer_to_another_task_is_rejected(parties):
+    researcher, station, grid = parties
+    run = {"station": "north", "status": "done", "payload": _answer("t0", station, researcher)}
+
+    with pytest.raises(TamperedMessage, match="another task"):
+        grid._open(run, "t1")
