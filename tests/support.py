@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from perron import GLMResult
@@ -47,3 +48,14 @@ def stations(frame: pd.DataFrame, seed: int, cuts: list[int]) -> dict[str, pd.Da
     """Shuffle ``frame`` with ``seed`` and cut it into stations s0, s1, ..."""
     order = np.random.default_rng(seed).permutation(len(frame))
     return {f"s{i}": frame.iloc[idx] for i, idx in enumerate(np.split(order, cuts))}
+
+
+def reference_settings(max_examples: int) -> Any:
+    """Hypothesis settings of the reference property tests: fixed examples (no
+    flaky runs), no deadline (fits take their time), module fixtures allowed."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )

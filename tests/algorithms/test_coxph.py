@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import perron
 from perron import DisclosureBlocked, DisclosurePolicy, InputError, SingularDesign
-from tests.support import assert_close
+from tests.support import assert_close, reference_settings
 
 SHARES = (0.60, 0.25, 0.15)
 TIGHT = {"precision": 1e-12}
@@ -224,12 +224,7 @@ def test_start_stop_rows_equal_lifelines_time_varying():
     assert result.nobs == len(heart)
 
 
-@settings(
-    max_examples=15,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@reference_settings(15)
 @given(k=st.integers(2, 6), seed=st.integers(0, 2**32 - 1))
 def test_random_splits_equal_pooled(whas500, k, seed):
     rng = np.random.default_rng(seed)

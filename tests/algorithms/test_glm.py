@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import perron
 from perron import DisclosurePolicy
-from tests.support import assert_matches_statsmodels, random_split, stations
+from tests.support import assert_matches_statsmodels, random_split, reference_settings, stations
 
 SHARES = (0.60, 0.25, 0.15)
 FAMILIES: Mapping[str, Any] = {
@@ -140,12 +140,7 @@ def test_result_interface_matches_statsmodels_shape(lbw, split):
 PERMISSIVE = DisclosurePolicy(min_rows=1, min_cell=1, max_params_ratio=1.0, levels_density=1.0)
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@reference_settings(25)
 @given(data=st.data())
 def test_random_splits_of_lbw_logistic_equal_pooled(lbw, data):
     seed, cuts = data.draw(random_split(len(lbw)))
@@ -157,12 +152,7 @@ def test_random_splits_of_lbw_logistic_equal_pooled(lbw, data):
     assert_matches_statsmodels(result, reference(formula, lbw, "binomial"))
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@reference_settings(25)
 @given(data=st.data())
 def test_random_splits_of_diabetes_ols_equal_pooled(diabetes, data):
     seed, cuts = data.draw(random_split(len(diabetes)))

@@ -19,7 +19,7 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times
@@ -31,7 +31,7 @@ from perron.algorithms.kaplan_meier import KaplanMeier
 from perron.data.frame import FrameSource
 from tests.algorithms import survival_data
 from tests.algorithms.survival_data import random_split, stations
-from tests.support import assert_close
+from tests.support import assert_close, reference_settings
 
 mpl.use("Agg")
 
@@ -224,12 +224,7 @@ def test_delayed_entry_equals_lifelines(split):
 PERMISSIVE = DisclosurePolicy(min_rows=1, min_cell=1, levels_density=1.0)
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@reference_settings(20)
 @given(data=st.data())
 def test_random_splits_of_whas500_equal_lifelines(whas500, data):
     seed, cuts = data.draw(random_split(len(whas500)))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from lifelines.statistics import logrank_test, multivariate_logrank_test
 from statsmodels.duration.survfunc import survdiff
@@ -28,7 +28,7 @@ from perron.algorithms.logrank import Logrank
 from perron.data.frame import FrameSource
 from tests.algorithms import survival_data
 from tests.algorithms.survival_data import random_split, stations
-from tests.support import assert_close
+from tests.support import assert_close, reference_settings
 
 SHARES = (0.60, 0.25, 0.15)
 EXACT = DisclosurePolicy(min_cell=1)
@@ -245,12 +245,7 @@ def test_one_stratum_equals_the_plain_test(whas500, split):
 PERMISSIVE = DisclosurePolicy(min_rows=1, min_cell=1, levels_density=1.0)
 
 
-@settings(
-    max_examples=20,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@reference_settings(20)
 @given(data=st.data(), weighting=st.sampled_from(WEIGHTINGS))
 def test_random_splits_of_whas500_equal_lifelines(whas500, data, weighting):
     seed, cuts = data.draw(random_split(len(whas500)))

@@ -22,8 +22,8 @@ def test_defaults_follow_the_network_design():
     assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///perron-hub.db"
     assert (settings.host, settings.port) == ("127.0.0.1", 8700)
     # Configuration values, not timings.
-    durations = {"lease_seconds": 120, "token_hours": 12, "max_wait_seconds": 60}
-    assert {name: getattr(settings, name) for name in durations} == durations
+    configured = {"lease_seconds": 120, "token_hours": 12, "max_wait_seconds": 60}
+    assert {name: getattr(settings, name) for name in configured} == configured
 
 
 def test_a_toml_file_sets_values_and_the_environment_sets_the_database(tmp_path):
