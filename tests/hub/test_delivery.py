@@ -66,9 +66,9 @@ def _spy_on_waits(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> thread
     waiting = threading.Event()
     wait = Notifier.wait
 
-    def spy(self: Notifier, generation: int, timeout: float) -> bool:
+    async def spy(self: Notifier, generation: int, timeout: float) -> bool:
         waiting.set()
-        return wait(self, generation, timeout)
+        return await wait(self, generation, timeout)
 
     monkeypatch.setattr(Notifier, "wait", spy)
     return waiting

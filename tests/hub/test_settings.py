@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -75,16 +78,31 @@ def test_postgresql_urls_use_psycopg_3():
     assert normalise_database_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
 
 
+def _poll(
+    attempt: Callable[[], int],
+    ready: Callable[[int], bool],
+    notifier: Notifier,
+    **options: Any,
+) -> int:
+    async def run() -> int:
+        return attempt()
+
+    async def main() -> int:
+        return await poll_until(run, ready, notifier=notifier, **options)
+
+    return asyncio.run(main())
+
+
 def test_poll_until_returns_at_once_when_ready_and_the_last_result_after_the_wait():
     notifier = Notifier()
     results = iter(range(100))
     clock = iter([0.0, 0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
 
-    ready = poll_until(lambda: 7, lambda n: n == 7, notifier=notifier, wait=60, poll_seconds=1)
-    last = poll_until(
+    ready = _poll(lambda: 7, lambda n: n == 7, notifier, wait=60, poll_seconds=1)
+    last = _poll(
         lambda: next(results),
         lambda n: False,
-        notifier=notifier,
+        notifier,
         wait=1.0,
         poll_seconds=0.0,
         clock=lambda: next(clock),
@@ -97,14 +115,45 @@ def test_poll_until_returns_at_once_when_ready_and_the_last_result_after_the_wai
 def test_closing_the_notifier_releases_waiting_polls():
     notifier = Notifier()
     answers: list[int] = []
+    started = threading.Event()
+
+    def attempt() -> int:
+        started.set()
+        return 0
+
     waiter = threading.Thread(
         target=lambda: answers.append(
-            poll_until(lambda: 0, lambda n: False, notifier=notifier, wait=60, poll_seconds=60)
+            _poll(attempt, lambda n: False, notifier, wait=60, poll_seconds=60)
         )
     )
     waiter.start()
+    assert started.wait(10)
 
     notifier.close()
     waiter.join(timeout=10)
 
     assert answers == [0]
+
+
+def test_a_notification_from_another_thread_wakes_a_waiting_poll():
+    notifier = Notifier()
+    results = iter([0, 1])
+    started = threading.Event()
+
+    def attempt() -> int:
+        started.set()
+        return next(results)
+
+    answers: list[int] = []
+    waiter = threading.Thread(
+        target=lambda: answers.append(
+            _poll(attempt, lambda n: n == 1, notifier, wait=60, poll_seconds=60)
+        )
+    )
+    waiter.start()
+    assert started.wait(10)
+
+    notifier.notify()
+    waiter.join(timeout=10)
+
+    assert answers == [1]

@@ -1,45 +1,68 @@
 """Long-polling: wake waiting requests when something changed, but trust only the database.
 
-A :class:`Notifier` is a ``threading.Condition`` around a change counter. Services
-call :meth:`Notifier.notify` after they commit a new task, a cancellation or a
-result; :func:`poll_until` re-runs its query as soon as the counter moves, and at
-least every ``poll_seconds`` anyway. The answer always comes from the database, never
-from memory, so nothing is lost when the hub restarts (pending runs are still there)
-or when another hub process made the change, and a claimed run whose lease expired is
-found by the periodic re-query.
+A :class:`Notifier` is a change counter that coroutines can wait on. Services call
+:meth:`Notifier.notify` (from any thread) after they commit a new task, a
+cancellation or a result; :func:`poll_until` re-runs its query as soon as the
+counter moves, and at least every ``poll_seconds`` anyway. The answer always comes
+from the database, never from memory, so nothing is lost when the hub restarts
+(pending runs are still there) or when another hub process made the change, and a
+claimed run whose lease expired is found by the periodic re-query.
+
+A waiting long-poll is a suspended coroutine on the event loop, not a worker thread
+blocked on a lock: a thousand idle stations cost no threads, and only the short
+database queries run in the thread pool.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
 
+_Waiter = tuple[asyncio.AbstractEventLoop, "asyncio.Future[None]"]
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # it may have timed out meanwhile
+        future.set_result(None)
+
+
+def _wake(waiters: list[_Waiter]) -> None:
+    for loop, future in waiters:
+        # A closed loop raises RuntimeError: nobody waits there any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, future)
+
 
 class Notifier:
-    """A change counter that waiting threads can sleep on.
+    """A change counter that waiting coroutines can sleep on; notified from any thread.
 
-    Examples
-    --------
-    >>> notifier = Notifier()
-    >>> seen = notifier.generation
-    >>> notifier.notify()
-    >>> notifier.wait(seen, timeout=0.0)
-    True
+        Examples
+        --------
+        >>> import asyncio
+    import contextlib
+        >>> notifier = Notifier()
+        >>> seen = notifier.generation
+        >>> notifier.notify()
+        >>> asyncio.run(notifier.wait(seen, timeout=0.0))
+        True
     """
 
     def __init__(self) -> None:
-        self._condition = threading.Condition()
+        self._lock = threading.Lock()
         self._generation = 0
         self._closed = False
+        self._waiters: list[_Waiter] = []
 
     @property
     def generation(self) -> int:
         """The number of changes so far; read it *before* querying."""
-        with self._condition:
+        with self._lock:
             return self._generation
 
     @property
@@ -49,25 +72,39 @@ class Notifier:
 
     def notify(self) -> None:
         """Something changed: wake every waiting request."""
-        with self._condition:
+        with self._lock:
             self._generation += 1
-            self._condition.notify_all()
+            waiters, self._waiters = self._waiters, []
+        _wake(waiters)
 
-    def wait(self, generation: int, timeout: float) -> bool:
+    async def wait(self, generation: int, timeout: float) -> bool:
         """Sleep until the counter moves past ``generation`` or ``timeout`` passes.
 
         Returns whether there was a change (or the notifier was closed).
         """
-        with self._condition:
-            return self._condition.wait_for(
-                lambda: self._generation != generation or self._closed, timeout=max(timeout, 0.0)
-            )
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        waiter = (loop, future)
+        with self._lock:
+            if self._generation != generation or self._closed:
+                return True
+            self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(future, timeout=max(timeout, 0.0))
+        except TimeoutError:
+            return False
+        finally:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+        return True
 
     def close(self) -> None:
-        """Release every waiting request (at shutdown)."""
-        with self._condition:
+        """Release every waiting request (at shutdown); safe from any thread."""
+        with self._lock:
             self._closed = True
-            self._condition.notify_all()
+            waiters, self._waiters = self._waiters, []
+        _wake(waiters)
 
 
 class Channels:
@@ -124,8 +161,8 @@ def task_key(task_id: str) -> str:
     return f"task:{task_id}"
 
 
-def poll_until(
-    attempt: Callable[[], T],
+async def poll_until(
+    attempt: Callable[[], Awaitable[T]],
     ready: Callable[[T], bool],
     *,
     notifier: Notifier,
@@ -135,20 +172,26 @@ def poll_until(
 ) -> T:
     """Run ``attempt`` until ``ready(result)`` or until ``wait`` seconds have passed.
 
-    ``attempt`` runs at once, again right after every change the notifier reports,
-    and at least every ``poll_seconds``; the last result is returned either way.
-    Errors raised by ``attempt`` (e.g. ``NotAuthorized``) propagate at once.
+        ``attempt`` runs at once, again right after every change the notifier reports,
+        and at least every ``poll_seconds``; the last result is returned either way.
+        Errors raised by ``attempt`` (e.g. ``NotAuthorized``) propagate at once.
 
-    Examples
-    --------
-    >>> poll_until(lambda: 42, lambda n: n > 0, notifier=Notifier(), wait=5, poll_seconds=1)
-    42
+        Examples
+        --------
+        >>> import asyncio
+    import contextlib
+        >>> async def answer() -> int:
+        ...     return 42
+        >>> asyncio.run(
+        ...     poll_until(answer, lambda n: n > 0, notifier=Notifier(), wait=5, poll_seconds=1)
+        ... )
+        42
     """
     deadline = clock() + wait
     while True:
         generation = notifier.generation
-        result = attempt()
+        result = await attempt()
         remaining = deadline - clock()
         if ready(result) or remaining <= 0 or notifier.closed:
             return result
-        notifier.wait(generation, min(remaining, poll_seconds))
+        await notifier.wait(generation, min(remaining, poll_seconds))

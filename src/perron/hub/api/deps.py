@@ -3,14 +3,21 @@
 ``HubDep`` (the running hub's state), ``SessionDep`` (a database session per
 request), ``CurrentPrincipal`` (any valid token), ``CurrentUser`` and
 ``CurrentStation`` (a token of that kind, else 403).
+
+The hot routes of a round (sending a task, following it, a station's long-poll and
+answer) are ``async`` and take only ``HubDep`` and ``TokenDep``: they authenticate
+and do their database work in one worker-thread call (:meth:`Hub.run`). Each
+synchronous dependency costs a thread-pool round trip of its own, and with five of
+them per request the hub spent most of a round dispatching.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, TypeVar
 
+import anyio.to_thread
 from argon2 import PasswordHasher
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,9 +25,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from perron.hub.db.models import Station, User
-from perron.hub.notify import Channels
-from perron.hub.services.auth import Principal, authenticate
+from perron.hub.notify import Channels, station_key
+from perron.hub.services.auth import Caller, Principal, authenticate, identify, well_formed
 from perron.hub.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,13 +43,42 @@ class Hub:
     hasher: PasswordHasher
     #: Verified for unknown usernames, so failed logins take the same time.
     dummy_hash: str
+    _station_channels: dict[str, str] = field(default_factory=dict)
 
     def wait_seconds(self, requested: float) -> float:
         """A long-poll's wait, capped at ``max_wait_seconds``."""
         return min(requested, self.settings.max_wait_seconds)
 
+    async def run(self, token: str | None, work: Callable[[Session, Caller], T]) -> T:
+        """Authenticate ``token`` and run ``work`` with one session, in one worker thread.
 
-def get_hub(request: Request) -> Hub:
+        Raises
+        ------
+        AuthenticationFailed
+            The token is missing or not valid (``work`` does not run).
+        """
+
+        def unit() -> T:
+            with self.sessions() as session:
+                return work(session, identify(session, token))
+
+        return await anyio.to_thread.run_sync(unit)
+
+    async def station_channel(self, token: str) -> str:
+        """The notification channel of the station ``token`` belongs to.
+
+        Remembered per token: a station's name never changes, so only a station's
+        first long-poll pays a database query to learn it. This only chooses what to
+        wait on; every claim authenticates the token again.
+        """
+        channel = self._station_channels.get(token)
+        if channel is None:
+            station = await self.run(token, lambda _session, caller: caller.require_station())
+            channel = self._station_channels[token] = station_key(station.name)
+        return channel
+
+
+async def get_hub(request: Request) -> Hub:
     """The hub state stored on the app by :func:`perron.hub.app.create_app`."""
     hub = request.app.state.hub
     assert isinstance(hub, Hub)
@@ -60,6 +98,14 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False, description="A user (`pu_...`) or station (`ps_...`) token.")
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def get_token(credentials: BearerDep) -> str:
+    """The bearer token, if well formed (401 if not); :meth:`Hub.run` checks it is valid."""
+    return well_formed(None if credentials is None else credentials.credentials)
+
+
+TokenDep = Annotated[str, Depends(get_token)]
 
 
 def get_principal(session: SessionDep, credentials: BearerDep) -> Principal:

@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import delete, literal, select
+from sqlalchemy.orm import Session
 
 from perron.crypto.keys import PublicKeys, unb64
 from perron.hub.db.models import Station, Token, User, utcnow
+from perron.hub.db.tables import STATIONS, TOKENS, USERS
 from perron.hub.settings import Settings
 from perron.protocol.errors import AuthenticationFailed, InputError, NotAuthorized
 
@@ -56,6 +57,36 @@ class Principal:
         if self.station is None:
             raise NotAuthorized("this endpoint is for stations; a user token was sent.")
         return self.station
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller as plain values (no ORM object), for the hot paths.
+
+    ``name`` is the username or the station's name; ``role`` is ``None`` for a
+    station.
+    """
+
+    token_id: int
+    is_station: bool
+    id: int
+    name: str
+    organisation_id: int
+    role: str | None
+    verify_key: str | None
+    box_key: str | None
+
+    def require_user(self) -> Caller:
+        """This caller, or ``NotAuthorized`` for a station token."""
+        if self.is_station:
+            raise NotAuthorized("this endpoint is for users; a station token was sent.")
+        return self
+
+    def require_station(self) -> Caller:
+        """This caller, or ``NotAuthorized`` for a user token."""
+        if not self.is_station:
+            raise NotAuthorized("this endpoint is for stations; a user token was sent.")
+        return self
 
 
 @dataclass(frozen=True)
@@ -156,13 +187,18 @@ def _password_matches(hasher: PasswordHasher, password_hash: str, password: str)
         return False
 
 
-def authenticate(session: Session, token: str | None) -> Principal:
-    """The principal a bearer token belongs to.
+def well_formed(token: str | None) -> str:
+    """The token, if it looks like a Perron token (checked before any database query).
 
     Raises
     ------
     AuthenticationFailed
-        No token, or an unknown, expired or revoked one.
+        No token, or not one of ours.
+
+    Examples
+    --------
+    >>> well_formed("pu_abc")
+    'pu_abc'
     """
     if not token:
         raise AuthenticationFailed(
@@ -171,12 +207,66 @@ def authenticate(session: Session, token: str | None) -> Principal:
         )
     if len(token) > _MAX_TOKEN_LENGTH or not token.startswith((USER_PREFIX, STATION_PREFIX)):
         raise AuthenticationFailed("the bearer token is not a Perron token; log in again.")
+    return token
+
+
+def authenticate(session: Session, token: str | None) -> Principal:
+    """The principal a bearer token belongs to, with its user or station loaded.
+
+    Raises
+    ------
+    AuthenticationFailed
+        No token, or an unknown, expired or revoked one.
+    """
+    caller = identify(session, token)
+    if caller.is_station:
+        return Principal(token_id=caller.token_id, station=session.get_one(Station, caller.id))
+    return Principal(token_id=caller.token_id, user=session.get_one(User, caller.id))
+
+
+def identify(session: Session, token: str | None) -> Caller:
+    """The caller a bearer token belongs to: one Core query, no ORM objects.
+
+    The token's prefix says whether a user or a station is calling; the token row
+    must name a principal of that kind.
+
+    Raises
+    ------
+    AuthenticationFailed
+        No token, or an unknown, expired or revoked one.
+    """
+    token = well_formed(token)
     digest = hash_token(token)
-    # One query: the token with its user or station (every request comes through here).
-    row = session.scalar(
-        select(Token)
-        .where(Token.token_hash == digest)
-        .options(joinedload(Token.user), joinedload(Token.station))
+    is_station = token.startswith(STATION_PREFIX)
+    if is_station:
+        who = select(
+            STATIONS.c.id,
+            STATIONS.c.name,
+            STATIONS.c.organisation_id,
+            literal(None).label("role"),
+            STATIONS.c.verify_key,
+            STATIONS.c.box_key,
+        ).join_from(TOKENS, STATIONS, TOKENS.c.station_id == STATIONS.c.id)
+    else:
+        who = select(
+            USERS.c.id,
+            USERS.c.username,
+            USERS.c.organisation_id,
+            USERS.c.role,
+            USERS.c.verify_key,
+            USERS.c.box_key,
+        ).join_from(TOKENS, USERS, TOKENS.c.user_id == USERS.c.id)
+    row = (
+        session.connection()
+        .execute(
+            who.add_columns(
+                TOKENS.c.id.label("token_id"),
+                TOKENS.c.token_hash,
+                TOKENS.c.revoked,
+                TOKENS.c.expires_at,
+            ).where(TOKENS.c.token_hash == digest)
+        )
+        .first()
     )
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         raise AuthenticationFailed(
@@ -189,11 +279,16 @@ def authenticate(session: Session, token: str | None) -> Principal:
         raise AuthenticationFailed(
             f"the bearer token expired at {row.expires_at.isoformat()}; log in again."
         )
-    if token.startswith(USER_PREFIX) and row.user is not None:
-        return Principal(token_id=row.id, user=row.user)
-    if token.startswith(STATION_PREFIX) and row.station is not None:
-        return Principal(token_id=row.id, station=row.station)
-    raise AuthenticationFailed("the bearer token does not match its principal; log in again.")
+    return Caller(
+        token_id=row.token_id,
+        is_station=is_station,
+        id=row[0],
+        name=row[1],
+        organisation_id=row.organisation_id,
+        role=row.role,
+        verify_key=row.verify_key,
+        box_key=row.box_key,
+    )
 
 
 def revoke(session: Session, principal: Principal) -> None:

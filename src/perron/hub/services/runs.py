@@ -14,15 +14,26 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
-from perron.hub.db.models import Run, Station, Study, StudyOrganisation, Task, utcnow
+from perron.hub.db.models import Run, Station, utcnow
+from perron.hub.db.tables import (
+    ORGANISATIONS,
+    RUNS,
+    STUDIES,
+    STUDY_ORGANISATIONS,
+    TASKS,
+    USERS,
+)
 from perron.hub.errors import NotFound
-from perron.hub.services.studies import StudyView, view
+from perron.hub.services.auth import Caller
+from perron.hub.services.studies import StudyView
 from perron.protocol.errors import NotAuthorized, TaskCancelled
 
 #: How many candidate runs one claim attempt tries before querying again.
 _CANDIDATES = 5
+#: The states of a run that may still change.
+OPEN = ("pending", "claimed")
 
 
 @dataclass(frozen=True)
@@ -48,42 +59,48 @@ class Delivery:
 def _claimable(lease_seconds: float) -> ColumnElement[bool]:
     cutoff = utcnow() - timedelta(seconds=lease_seconds)
     return or_(
-        Run.status == "pending",
-        and_(Run.status == "claimed", Run.claimed_at < cutoff),
+        RUNS.c.status == "pending",
+        and_(RUNS.c.status == "claimed", RUNS.c.claimed_at < cutoff),
     )
 
 
-def claim_next(session: Session, station: Station, lease_seconds: float) -> Delivery | None:
+def claim_next(session: Session, station: Caller, lease_seconds: float) -> Delivery | None:
     """Claim the oldest run for ``station`` that is pending or whose lease expired.
 
     Only runs addressed to this station, of tasks not cancelled, of studies that
     (still) include the station's organisation are considered.
     """
-    candidates = session.scalars(
-        select(Run.id)
-        .join(Task, Task.task_id == Run.task_id)
-        .join(
-            StudyOrganisation,
-            and_(
-                StudyOrganisation.study_id == Task.study_id,
-                StudyOrganisation.organisation_id == station.organisation_id,
-            ),
+    connection = session.connection()
+    candidates = (
+        connection.execute(
+            select(RUNS.c.id)
+            .join_from(RUNS, TASKS, TASKS.c.task_id == RUNS.c.task_id)
+            .join(
+                STUDY_ORGANISATIONS,
+                and_(
+                    STUDY_ORGANISATIONS.c.study_id == TASKS.c.study_id,
+                    STUDY_ORGANISATIONS.c.organisation_id == station.organisation_id,
+                ),
+            )
+            .where(RUNS.c.station_id == station.id, TASKS.c.cancelled.is_(False))
+            .where(_claimable(lease_seconds))
+            .order_by(RUNS.c.id)
+            .limit(_CANDIDATES)
         )
-        .where(Run.station_id == station.id, Task.cancelled.is_(False))
-        .where(_claimable(lease_seconds))
-        .order_by(Run.id)
-        .limit(_CANDIDATES)
-    ).all()
+        .scalars()
+        .all()
+    )
     for run_id in candidates:
-        claimed = session.scalar(
-            update(Run)
-            .where(Run.id == run_id, _claimable(lease_seconds))
+        claimed = connection.execute(
+            update(RUNS)
+            .where(RUNS.c.id == run_id, _claimable(lease_seconds))
             .values(status="claimed", claimed_at=utcnow())
-            .returning(Run.id)
-        )
+            .returning(RUNS.c.id)
+        ).scalar()
         session.commit()
         if claimed is not None:
             return _delivery(session, run_id)
+        connection = session.connection()
     return None
 
 
@@ -98,33 +115,46 @@ def release_claims(session: Session, station: Station) -> int:
     return int(getattr(released, "rowcount", 0) or 0)
 
 
-def task_of(session: Session, run_id: int) -> str:
-    """The id of the task a run belongs to."""
-    return session.get_one(Run, run_id).task_id
-
-
 def _delivery(session: Session, run_id: int) -> Delivery:
-    run = session.scalars(
-        select(Run)
-        .where(Run.id == run_id)
-        .options(
-            joinedload(Run.task).joinedload(Task.requester),
-            joinedload(Run.task).joinedload(Task.study).selectinload(Study.organisations),
+    connection = session.connection()
+    row = connection.execute(
+        select(
+            TASKS.c.task_id,
+            TASKS.c.study_id,
+            TASKS.c.envelope,
+            TASKS.c.requester_verify_key,
+            TASKS.c.requester_box_key,
+            USERS.c.username,
+            STUDIES.c.name.label("study"),
         )
+        .join_from(RUNS, TASKS, TASKS.c.task_id == RUNS.c.task_id)
+        .join(USERS, USERS.c.id == TASKS.c.requester_id)
+        .join(STUDIES, STUDIES.c.id == TASKS.c.study_id)
+        .where(RUNS.c.id == run_id)
     ).one()
-    task = run.task
-    envelope = json.loads(task.envelope)
-    requester = Requester(
-        task.requester.username, task.requester_verify_key, task.requester_box_key
-    )
-    return Delivery(run.id, task.task_id, view(task.study), envelope, requester)
+    organisations = connection.execute(
+        select(ORGANISATIONS.c.name)
+        .join_from(
+            STUDY_ORGANISATIONS,
+            ORGANISATIONS,
+            ORGANISATIONS.c.id == STUDY_ORGANISATIONS.c.organisation_id,
+        )
+        .where(STUDY_ORGANISATIONS.c.study_id == row.study_id)
+        .order_by(ORGANISATIONS.c.name)
+    ).scalars()
+    requester = Requester(row.username, row.requester_verify_key, row.requester_box_key)
+    study = StudyView(row.study, tuple(organisations))
+    return Delivery(run_id, row.task_id, study, json.loads(row.envelope), requester)
 
 
-def finish_run(session: Session, station: Station, run_id: int, status: str, payload: str) -> bool:
-    """Store a station's sealed answer; return whether this call stored it.
+def finish_run(
+    session: Session, station: Caller, run_id: int, status: str, payload: str
+) -> str | None:
+    """Store a station's sealed answer; return the task's id if that finished the task.
 
     Idempotent: a second answer for a finished run is accepted and ignored (the first
-    one stays), so a station may safely retry.
+    one stays), so a station may safely retry. ``None`` is returned when this answer
+    was not stored or other runs of the task are still open.
 
     Raises
     ------
@@ -135,22 +165,33 @@ def finish_run(session: Session, station: Station, run_id: int, status: str, pay
     TaskCancelled
         The task was cancelled; the answer is not stored.
     """
-    run = session.get(Run, run_id)
+    connection = session.connection()
+    run = connection.execute(
+        select(RUNS.c.station_id, RUNS.c.status, RUNS.c.task_id, TASKS.c.cancelled)
+        .join_from(RUNS, TASKS, TASKS.c.task_id == RUNS.c.task_id)
+        .where(RUNS.c.id == run_id)
+    ).first()
     if run is None:
         raise NotFound(f"no run {run_id} on this hub.")
     if run.station_id != station.id:
         raise NotAuthorized(f"run {run_id} is addressed to another station.")
-    if run.task.cancelled or run.status == "cancelled":
-        raise TaskCancelled(f"task {run.task_id!r} was cancelled; the answer was not stored.")
-    stored = session.scalar(
-        update(Run)
-        .where(Run.id == run_id, Run.status.in_(("pending", "claimed")))
+    cancelled = TaskCancelled(f"task {run.task_id!r} was cancelled; the answer was not stored.")
+    if run.cancelled or run.status == "cancelled":
+        raise cancelled
+    stored = connection.execute(
+        update(RUNS)
+        .where(RUNS.c.id == run_id, RUNS.c.status.in_(OPEN))
         .values(status=status, payload=payload, finished_at=utcnow())
-        .returning(Run.id)
-    )
+        .returning(RUNS.c.id)
+    ).scalar()
+    if stored is None:  # answered before, or cancelled meanwhile
+        now = connection.execute(select(RUNS.c.status).where(RUNS.c.id == run_id)).scalar()
+        session.commit()
+        if now == "cancelled":
+            raise cancelled
+        return None
+    still_open = connection.execute(
+        select(RUNS.c.id).where(RUNS.c.task_id == run.task_id, RUNS.c.status.in_(OPEN)).limit(1)
+    ).scalar()
     session.commit()
-    if stored is None:
-        session.refresh(run)
-        if run.status == "cancelled":
-            raise TaskCancelled(f"task {run.task_id!r} was cancelled; the answer was not stored.")
-    return stored is not None
+    return run.task_id if still_open is None else None

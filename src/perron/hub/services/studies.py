@@ -51,8 +51,21 @@ def get_study(session: Session, name: str) -> Study:
     """
     study = session.scalar(select(Study).where(Study.name == name))
     if study is None:
-        raise NotFound(f"no study {name!r} on this hub; GET /api/studies lists yours.")
+        raise no_study(name)
     return study
+
+
+def no_study(name: str) -> NotFound:
+    """The error for a study that does not exist."""
+    return NotFound(f"no study {name!r} on this hub; GET /api/studies lists yours.")
+
+
+def not_a_member(name: str) -> NotAuthorized:
+    """The error for a caller outside the study."""
+    return NotAuthorized(
+        f"you are not a member of study {name!r}; ask the hub admin to add you "
+        "(perron hub admin add-user)."
+    )
 
 
 def view(study: Study) -> StudyView:
@@ -84,10 +97,7 @@ def require_member(session: Session, name: str, member: User | Station) -> Study
     """
     study = get_study(session, name)
     if not is_member(session, study, member):
-        raise NotAuthorized(
-            f"you are not a member of study {name!r}; ask the hub admin to add you "
-            "(perron hub admin add-user)."
-        )
+        raise not_a_member(name)
     return study
 
 

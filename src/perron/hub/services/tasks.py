@@ -15,22 +15,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from perron.crypto.envelope import canonical, verify
 from perron.hub.db.models import (
     FINISHED,
     Run,
-    Station,
-    StudyOrganisation,
     Task,
     User,
     utcnow,
 )
+from perron.hub.db.tables import RUNS, STATIONS, STUDIES, STUDY_ORGANISATIONS, STUDY_USERS, TASKS
 from perron.hub.errors import Conflict, NotFound
-from perron.hub.services.studies import require_member
+from perron.hub.services.auth import Caller
+from perron.hub.services.studies import no_study, not_a_member
 from perron.protocol.errors import InputError, NotAuthorized
 
 TASK_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
@@ -61,7 +61,7 @@ class TaskView:
 
 def create_task(
     session: Session,
-    user: User,
+    user: Caller,
     study_name: str,
     envelope: dict[str, Any],
     stations: Sequence[str],
@@ -93,34 +93,60 @@ def create_task(
         A task with this id exists.
     """
     if user.role != "researcher":
-        raise NotAuthorized(
-            f"only researchers send tasks; {user.username!r} has role {user.role!r}."
-        )
-    study = require_member(session, study_name, user)
+        raise NotAuthorized(f"only researchers send tasks; {user.name!r} has role {user.role!r}.")
+    connection = session.connection()
+    study_id = _member_study(connection, study_name, user.id)
     if user.verify_key is None or user.box_key is None:
         raise InputError("register your public keys first (PUT /api/me/keys), then sign tasks.")
     body = verify(envelope, user.verify_key)
-    task_id = _check_body(body, study_name, user.username)
-    targets = _stations_of_study(session, study.id, study_name, stations)
-    if session.get(Task, task_id) is not None:
+    task_id = _check_body(body, study_name, user.name)
+    targets = _stations_of_study(connection, study_id, study_name, stations)
+    exists = TASKS.c.task_id == task_id
+    if connection.execute(select(TASKS.c.task_id).where(exists)).first() is not None:
         raise Conflict(f"a task with id {task_id!r} exists; every task needs a new id.")
-    task = Task(
-        task_id=task_id,
-        study_id=study.id,
-        requester_id=user.id,
-        requester_verify_key=user.verify_key,
-        requester_box_key=user.box_key,
-        envelope=canonical(envelope).decode("ascii"),
-        cancelled=False,
-    )
-    session.add(task)
-    session.add_all(Run(task_id=task_id, station_id=s.id, status="pending") for s in targets)
+    now = utcnow()
     try:
+        connection.execute(
+            insert(TASKS).values(
+                task_id=task_id,
+                study_id=study_id,
+                requester_id=user.id,
+                requester_verify_key=user.verify_key,
+                requester_box_key=user.box_key,
+                envelope=canonical(envelope).decode("ascii"),
+                created_at=now,
+                cancelled=False,
+            )
+        )
+        connection.execute(
+            insert(RUNS),
+            [
+                {"task_id": task_id, "station_id": s, "status": "pending", "created_at": now}
+                for s in targets
+            ],
+        )
         session.commit()
     except IntegrityError as exc:
         session.rollback()
         raise Conflict(f"a task with id {task_id!r} exists; every task needs a new id.") from exc
     return task_id
+
+
+def _member_study(connection: Connection, name: str, user_id: int) -> int:
+    """The id of study ``name`` if the user is a member (as :func:`require_member`)."""
+    row = connection.execute(
+        select(
+            STUDIES.c.id,
+            exists()
+            .where(STUDY_USERS.c.study_id == STUDIES.c.id, STUDY_USERS.c.user_id == user_id)
+            .label("member"),
+        ).where(STUDIES.c.name == name)
+    ).first()
+    if row is None:
+        raise no_study(name)
+    if not row.member:
+        raise not_a_member(name)
+    return int(row.id)
 
 
 def _check_body(body: dict[str, Any], study: str, username: str) -> str:
@@ -156,32 +182,42 @@ def _finite(value: Any) -> bool:
 
 
 def _stations_of_study(
-    session: Session, study_id: int, study_name: str, names: Sequence[str]
-) -> list[Station]:
+    connection: Connection, study_id: int, study_name: str, names: Sequence[str]
+) -> list[int]:
     if not names:
         raise InputError("name at least one station to run the task at.")
     if len(set(names)) != len(names):
         raise InputError(f"stations {list(names)} name a station twice.")
-    found = {s.name: s for s in session.scalars(select(Station).where(Station.name.in_(names)))}
+    in_study = (
+        select(STUDY_ORGANISATIONS.c.organisation_id)
+        .where(
+            STUDY_ORGANISATIONS.c.study_id == study_id,
+            STUDY_ORGANISATIONS.c.organisation_id == STATIONS.c.organisation_id,
+        )
+        .exists()
+    )
+    found = {
+        row.name: row
+        for row in connection.execute(
+            select(STATIONS.c.id, STATIONS.c.name, in_study.label("in_study")).where(
+                STATIONS.c.name.in_(names)
+            )
+        )
+    }
     missing = [name for name in names if name not in found]
     if missing:
         raise NotFound(f"no stations {missing} on this hub; GET the study's stations.")
-    in_study = set(
-        session.scalars(
-            select(StudyOrganisation.organisation_id).where(StudyOrganisation.study_id == study_id)
-        )
-    )
-    outside = [name for name in names if found[name].organisation_id not in in_study]
+    outside = [name for name in names if not found[name].in_study]
     if outside:
         raise NotAuthorized(
             f"stations {outside} belong to organisations outside study {study_name!r}; "
             f"GET /api/studies/{study_name}/stations lists the study's stations."
         )
-    return [found[name] for name in names]
+    return [int(found[name].id) for name in names]
 
 
 def _own_task(session: Session, user: User, task_id: str) -> Task:
-    task = session.get(Task, task_id, options=[selectinload(Task.runs).joinedload(Run.station)])
+    task = session.get(Task, task_id)
     if task is None:
         raise NotFound(f"no task {task_id!r} on this hub.")
     if task.requester_id != user.id:
@@ -189,7 +225,7 @@ def _own_task(session: Session, user: User, task_id: str) -> Task:
     return task
 
 
-def task_view(session: Session, user: User, task_id: str) -> TaskView:
+def task_view(session: Session, user: Caller, task_id: str) -> TaskView:
     """The task's state and its sealed partials, for its requester only.
 
     Raises
@@ -199,14 +235,24 @@ def task_view(session: Session, user: User, task_id: str) -> TaskView:
     NotAuthorized
         The caller did not send it.
     """
-    task = _own_task(session, user, task_id)
-    runs = sorted(
-        (RunView(run.station.name, run.status, run.payload) for run in task.runs),
-        key=lambda run: run.station,
+    connection = session.connection()
+    task = connection.execute(
+        select(TASKS.c.requester_id, TASKS.c.cancelled).where(TASKS.c.task_id == task_id)
+    ).first()
+    if task is None:
+        raise NotFound(f"no task {task_id!r} on this hub.")
+    if task.requester_id != user.id:
+        raise NotAuthorized(f"task {task_id!r} was sent by another researcher.")
+    runs = tuple(
+        RunView(row.name, row.status, row.payload)
+        for row in connection.execute(
+            select(STATIONS.c.name, RUNS.c.status, RUNS.c.payload)
+            .join_from(RUNS, STATIONS, STATIONS.c.id == RUNS.c.station_id)
+            .where(RUNS.c.task_id == task_id)
+            .order_by(STATIONS.c.name)
+        )
     )
-    return TaskView(
-        task.task_id, _status(task.cancelled, [run.status for run in runs]), tuple(runs)
-    )
+    return TaskView(task_id, _status(task.cancelled, [run.status for run in runs]), runs)
 
 
 def _status(cancelled: bool, statuses: Sequence[str]) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy.orm import Session
 
-from perron.hub.api.deps import CurrentPrincipal, CurrentStation, HubDep, SessionDep
+from perron.hub.api.deps import CurrentPrincipal, HubDep, SessionDep, TokenDep
 from perron.hub.api.errors import ERROR_RESPONSES
 from perron.hub.api.schemas import DeliveryPublic, KeysIn, RunResult
 from perron.hub.notify import poll_until, station_key, task_key
 from perron.hub.services import auth, runs
+from perron.hub.services.auth import Caller
 from perron.hub.services.runs import Delivery
 
 router = APIRouter(prefix="/api/station", tags=["station"], responses=ERROR_RESPONSES)
@@ -48,22 +50,18 @@ def put_station_keys(
     response_model=DeliveryPublic,
     responses={204: {"description": "No run for this station within the wait."}},
 )
-def next_run(
-    station: CurrentStation, session: SessionDep, hub: HubDep, wait: Wait = 0.0
-) -> DeliveryPublic | Response:
+async def next_run(hub: HubDep, token: TokenDep, wait: Wait = 0.0) -> DeliveryPublic | Response:
     """Claim the next run for this station, waiting up to ``wait`` seconds for one."""
-    key = station_key(station.name)
+    key = await hub.station_channel(token)
     epoch = hub.notifier.epoch(key)
 
-    def attempt() -> Delivery | None:
+    def claim(session: Session, caller: Caller) -> Delivery | None:
         if hub.notifier.epoch(key) != epoch:
             return None  # the station restarted since this poll began: claim nothing
-        result = runs.claim_next(session, station, hub.settings.lease_seconds)
-        session.commit()  # end the read: the next attempt sees newer commits
-        return result
+        return runs.claim_next(session, caller.require_station(), hub.settings.lease_seconds)
 
-    delivery = poll_until(
-        attempt,
+    delivery = await poll_until(
+        lambda: hub.run(token, claim),
         lambda found: found is not None or hub.notifier.epoch(key) != epoch,
         notifier=hub.notifier.channel(key),
         wait=hub.wait_seconds(wait),
@@ -75,9 +73,15 @@ def next_run(
 
 
 @router.post("/runs/{run_id}", status_code=204)
-def post_result(
-    run_id: RunId, result: RunResult, station: CurrentStation, session: SessionDep, hub: HubDep
-) -> None:
+async def post_result(run_id: RunId, result: RunResult, hub: HubDep, token: TokenDep) -> None:
     """Store the station's sealed answer to one of its runs (idempotent)."""
-    if runs.finish_run(session, station, run_id, result.status, result.payload):
-        hub.notifier.notify(task_key(runs.task_of(session, run_id)))
+
+    def store(session: Session, caller: Caller) -> str | None:
+        return runs.finish_run(
+            session, caller.require_station(), run_id, result.status, result.payload
+        )
+
+    # The researcher's long-poll waits for the whole task: wake it once, at the end.
+    finished = await hub.run(token, store)
+    if finished is not None:
+        hub.notifier.notify(task_key(finished))

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from sqlalchemy.orm import Session
 
-from perron.hub.api.deps import CurrentPrincipal, CurrentUser, HubDep, SessionDep
+from perron.hub.api.deps import CurrentPrincipal, HubDep, SessionDep, TokenDep
 from perron.hub.api.errors import ERROR_RESPONSES
 from perron.hub.api.schemas import StationPublic, StudyPublic, TaskCreate, TaskCreated
 from perron.hub.db.models import NAME_PATTERN
 from perron.hub.notify import station_key
 from perron.hub.services import studies, tasks
+from perron.hub.services.auth import Caller
 
 router = APIRouter(prefix="/api/studies", tags=["studies"], responses=ERROR_RESPONSES)
 
@@ -39,12 +41,16 @@ def list_stations(
 
 
 @router.post("/{study}/tasks", status_code=201)
-def create_task(
-    study: StudyName, request: TaskCreate, user: CurrentUser, session: SessionDep, hub: HubDep
+async def create_task(
+    study: StudyName, request: TaskCreate, hub: HubDep, token: TokenDep
 ) -> TaskCreated:
     """Send a signed task to some of the study's stations (researchers of the study)."""
-    task_id = tasks.create_task(
-        session, user, study, request.envelope.model_dump(), request.stations
-    )
+    envelope = request.envelope.model_dump()
+
+    def create(session: Session, caller: Caller) -> str:
+        user = caller.require_user()
+        return tasks.create_task(session, user, study, envelope, request.stations)
+
+    task_id = await hub.run(token, create)
     hub.notifier.notify(*(station_key(name) for name in request.stations))
     return TaskCreated(task_id=task_id)

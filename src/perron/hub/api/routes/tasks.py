@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from sqlalchemy.orm import Session
 
-from perron.hub.api.deps import CurrentUser, HubDep, SessionDep
+from perron.hub.api.deps import CurrentUser, HubDep, SessionDep, TokenDep
 from perron.hub.api.errors import ERROR_RESPONSES
 from perron.hub.api.schemas import TaskPublic
 from perron.hub.notify import poll_until, task_key
 from perron.hub.services import tasks
+from perron.hub.services.auth import Caller
 from perron.hub.services.tasks import TASK_ID_PATTERN, TaskView
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"], responses=ERROR_RESPONSES)
@@ -23,18 +25,14 @@ Wait = Annotated[
 
 
 @router.get("/{task_id}")
-def read_task(
-    task_id: TaskId, user: CurrentUser, session: SessionDep, hub: HubDep, wait: Wait = 0.0
-) -> TaskPublic:
+async def read_task(task_id: TaskId, hub: HubDep, token: TokenDep, wait: Wait = 0.0) -> TaskPublic:
     """The task's state; with ``wait``, answer as soon as every run finished."""
 
-    def attempt() -> TaskView:
-        result = tasks.task_view(session, user, task_id)
-        session.commit()  # end the read: the next attempt sees newer commits
-        return result
+    def view(session: Session, caller: Caller) -> TaskView:
+        return tasks.task_view(session, caller.require_user(), task_id)
 
-    found = poll_until(
-        attempt,
+    found = await poll_until(
+        lambda: hub.run(token, view),
         lambda task: task.finished,
         notifier=hub.notifier.channel(task_key(task_id)),
         wait=hub.wait_seconds(wait),
