@@ -18,6 +18,7 @@ what happened, why, and what to do about it::
     │   ├── DisclosureBlocked       an output would break a disclosure rule
     │   ├── LooseningRejected       a request tried to loosen the holder's rules
     │   ├── AlgorithmNotAllowed     the algorithm is not installed / allow-listed
+    │   ├── OutsidePolicy           a task falls outside the study's signed policy
     │   └── SecurityError           a message or principal failed a security check
     │       ├── TamperedMessage     a signature or ciphertext does not verify
     │       ├── ReplayedTask        a task was already seen, or has expired
@@ -112,6 +113,14 @@ class AlgorithmNotAllowed(PolicyViolation):
     """The station does not have the requested algorithm installed and allow-listed."""
 
 
+class OutsidePolicy(PolicyViolation):
+    """A task falls outside the signed policy of its study at this holder.
+
+    The message names the policy rule (algorithm, parameter, dataset, column,
+    period, max_tasks, budget, signature) and says what to do.
+    """
+
+
 class SecurityError(PolicyViolation):
     """A message or a principal failed a security check."""
 
@@ -161,6 +170,7 @@ _WIRE: dict[str, type[PerronError]] = {
         PolicyViolation,
         LooseningRejected,
         AlgorithmNotAllowed,
+        OutsidePolicy,
         SecurityError,
         TamperedMessage,
         ReplayedTask,
