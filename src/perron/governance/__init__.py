@@ -7,4 +7,9 @@ data holder (:mod:`.route`); one EHDS-style data request goes to every holder
 that the holder's approvers sign and that its station enforces on every task
 (:mod:`.policy`). This package is pure: the hub stores it, the station enforces it,
 and neither needs the other to check it.
+
+The modules, in dependency order: :mod:`.roles`, :mod:`.request`, :mod:`.route`,
+:mod:`.policy`; then two views that nothing reads back: :mod:`.drafts` (the DPIA,
+the joint privacy matrix and the term sheet as Markdown and HTML, written from the
+request) and :mod:`.odrl` (a policy as an ODRL 2.2 Agreement with DPV and DUO terms).
 """

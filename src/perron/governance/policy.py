@@ -18,6 +18,7 @@ dataset are visible to a task), see :meth:`StudyPolicy.columns_of`.
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -314,12 +315,33 @@ def check_task(
 def _check_bound(
     study: str, algorithm: str, param: str, value: Any, bound: Mapping[str, Any]
 ) -> None:
+    unknown = sorted(set(bound) - {"min", "max", "one_of"})
+    if unknown:
+        # Fail closed: a bound the station cannot read must not pass as no bound.
+        raise OutsidePolicy(
+            f"policy rule 'parameter': the bound of {algorithm}.{param} in study {study!r} "
+            f"uses {unknown}, which this station does not understand; upgrade the station "
+            "or ask for an amended policy."
+        )
     where = f"policy rule 'parameter': {algorithm}.{param} = {value!r} is outside"
-    if "one_of" in bound and value not in bound["one_of"]:
+    if "one_of" in bound and not _one_of(value, bound["one_of"]):
         raise OutsidePolicy(f"{where} the agreed values {bound['one_of']} of study {study!r}.")
-    if ("min" in bound or "max" in bound) and not isinstance(value, int | float):
+    # NaN compares false with every bound and True is an int: neither is in a range.
+    if ("min" in bound or "max" in bound) and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+    ):
         raise OutsidePolicy(f"{where} the agreed numeric range of study {study!r}.")
     if "min" in bound and value < bound["min"]:
         raise OutsidePolicy(f"{where} the agreed minimum {bound['min']} of study {study!r}.")
     if "max" in bound and value > bound["max"]:
         raise OutsidePolicy(f"{where} the agreed maximum {bound['max']} of study {study!r}.")
+
+
+def _one_of(value: Any, allowed: Any) -> bool:
+    """Whether ``value`` is one of ``allowed`` (a list; ``True`` does not match ``1``)."""
+    if not isinstance(allowed, list | tuple):
+        return False  # a string would otherwise match its substrings
+    return any(
+        value == option and isinstance(value, bool) == isinstance(option, bool)
+        for option in allowed
+    )

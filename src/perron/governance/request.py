@@ -17,9 +17,11 @@ Examples
 
 from __future__ import annotations
 
+import calendar
+import math
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -81,12 +83,23 @@ class DatasetRequest(_Strict):
     name: str = Field(min_length=1, max_length=100)
     variables: tuple[Variable, ...] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _unique(self) -> DatasetRequest:
+        _require_unique("variables", [v.name for v in self.variables], "a variable")
+        return self
+
 
 class HolderPart(_Strict):
     """What the request asks of one data holder."""
 
     holder: str = Field(min_length=1, max_length=100)
     datasets: tuple[DatasetRequest, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> HolderPart:
+        # Two entries of one dataset would merge into one in the policy, losing columns.
+        _require_unique("datasets", [ds.name for ds in self.datasets], "a dataset")
+        return self
 
 
 class AnalysisRequest(_Strict):
@@ -99,6 +112,63 @@ class AnalysisRequest(_Strict):
     algorithm: str = Field(min_length=1, max_length=64)
     description: str = ""
     bounds: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _bounds_readable(self) -> AnalysisRequest:
+        # A bound the station cannot read would be no bound at all: refuse it here.
+        for param, bound in self.bounds.items():
+            _check_bound(param, bound)
+        return self
+
+
+def _require_unique(field: str, names: list[str], what: str) -> None:
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{field} {names} name {what} twice ({', '.join(repeated)})")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_bound(param: str, bound: dict[str, Any]) -> None:
+    unknown = sorted(set(bound) - {"min", "max", "one_of"})
+    if unknown or not bound:
+        raise ValueError(
+            f"the bound of parameter {param!r} has keys {sorted(bound)}; write "
+            '{"min": x, "max": y} (either or both) or {"one_of": [...]}'
+        )
+    for key in ("min", "max"):
+        if key in bound and not _is_number(bound[key]):
+            raise ValueError(f"{key} of parameter {param!r} must be a finite number")
+    if "min" in bound and "max" in bound and bound["min"] > bound["max"]:
+        raise ValueError(f"the bound of parameter {param!r} has min above max")
+    if "one_of" in bound and (not isinstance(bound["one_of"], list) or not bound["one_of"]):
+        raise ValueError(f"one_of of parameter {param!r} must be a non-empty list of values")
+
+
+#: EHDS art. 61(4): the results are made public within this many months.
+PUBLICATION_MONTHS = 18
+
+_Day = TypeVar("_Day", bound=date)
+
+
+def publication_deadline(end: _Day) -> _Day:
+    """The last day to publish the results of processing that ends on ``end``.
+
+    EHDS art. 61(4): no later than 18 months after the processing ends; where the
+    month has no such day, its last day.
+
+    Examples
+    --------
+    >>> publication_deadline(date(2027, 8, 31))
+    datetime.date(2029, 2, 28)
+    """
+    index = end.month - 1 + PUBLICATION_MONTHS
+    year, month = end.year + index // 12, index % 12 + 1
+    return end.replace(
+        year=year, month=month, day=min(end.day, calendar.monthrange(year, month)[1])
+    )
 
 
 class Period(_Strict):

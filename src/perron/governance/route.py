@@ -39,11 +39,24 @@ from datetime import datetime
 from enum import StrEnum
 
 from perron.governance.roles import Role
-from perron.protocol.errors import InputError, NotAuthorized, PerronError
+from perron.protocol.errors import InputError, NotAuthorized, RouteViolation
 
-
-class RouteViolation(PerronError):
-    """A step was decided out of order, or on a track that is closed."""
+__all__ = [
+    "APPROVING",
+    "LEAD",
+    "SIGNING_ROLES",
+    "STEPS",
+    "Attachment",
+    "Event",
+    "Outcome",
+    "RouteViolation",
+    "Step",
+    "Track",
+    "TrackStatus",
+    "decide",
+    "replay",
+    "send_back",
+]
 
 
 class Step(StrEnum):

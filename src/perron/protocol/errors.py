@@ -24,6 +24,7 @@ what happened, why, and what to do about it::
     │       ├── ReplayedTask        a task was already seen, or has expired
     │       ├── AuthenticationFailed  no or a wrong/expired/revoked credential
     │       └── NotAuthorized       the principal may not do this (wrong study, org or role)
+    ├── RouteViolation              a study-route step decided out of order or on a closed track
     └── TransportError              a station could not be reached or answered garbage
         ├── RoundTimeout            not every station answered in time
         └── TaskCancelled           the round was cancelled
@@ -141,6 +142,10 @@ class NotAuthorized(SecurityError):
     """The authenticated principal may not do this (wrong study, organisation or role)."""
 
 
+class RouteViolation(PerronError):
+    """A study-route step was decided out of order, or on a track that is closed."""
+
+
 class TransportError(PerronError):
     """A station could not be reached or sent an unreadable answer."""
 
@@ -176,6 +181,7 @@ _WIRE: dict[str, type[PerronError]] = {
         ReplayedTask,
         AuthenticationFailed,
         NotAuthorized,
+        RouteViolation,
         TransportError,
         RoundTimeout,
         TaskCancelled,

@@ -1,0 +1,1 @@
+"""Tests of governance as code (perron.governance): requests, route, policies, drafts."""
