@@ -23,6 +23,7 @@ from perron.algorithms.registry import INSTALLED
 from perron.client.grid import InMemoryGrid
 from perron.data.frame import FrameSource
 from perron.data.source import DataSource
+from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import error_from_wire
 from perron.protocol.messages import Task
 from perron.station.node import Station
@@ -110,3 +111,22 @@ def test_in_memory_grid_runs_every_station(source):
 def test_empty_grid_is_refused():
     with pytest.raises(ValueError, match="at least one station"):
         InMemoryGrid({})
+
+
+def test_a_task_can_run_on_another_source_under_other_settings(source):
+    station = Station("a", source, DisclosurePolicy(min_rows=10))
+    smaller = FrameSource(pd.DataFrame({"x": range(20)}))
+
+    partial = station.handle(Task("summary", {"columns": ["x"]}), source=smaller)
+    blocked = station.handle(
+        Task("summary", {"columns": ["x"]}), disclosure=DisclosurePolicy(min_rows=100)
+    )
+    looser = station.handle(
+        Task("summary", {"columns": ["x"]}, disclosure={"min_rows": 50}),
+        disclosure=DisclosurePolicy(min_rows=100),
+    )
+
+    assert partial.payload is not None
+    assert partial.payload["columns"]["x"]["n"] == 20
+    assert (blocked.error or {})["kind"] == "DisclosureBlocked"
+    assert (looser.error or {})["kind"] == "LooseningRejected"

@@ -254,7 +254,7 @@ def verify_policy(signed: SignedPolicy, trusted: Mapping[Role, str]) -> StudyPol
     if not trusted:
         raise OutsidePolicy(
             "policy rule 'signature': the station trusts no policy signers; configure "
-            "[policy_signers] in station.toml."
+            "[governance.signers] in station.toml."
         )
     by_role = {s.role: s for s in signed.signatures}
     for role, key in sorted(trusted.items()):

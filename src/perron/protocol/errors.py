@@ -118,7 +118,7 @@ class OutsidePolicy(PolicyViolation):
     """A task falls outside the signed policy of its study at this holder.
 
     The message names the policy rule (algorithm, parameter, dataset, column,
-    period, max_tasks, budget, signature) and says what to do.
+    period, max_tasks, budget, signature, required) and says what to do.
     """
 
 

@@ -1,14 +1,23 @@
-"""``perron station ...``: set up, run and audit a station at a data holder."""
+"""``perron station ...``: set up, run and audit a station at a data holder.
+
+Also the holder's objection register (``perron station objections add|remove|list``)
+and a patient's question "which studies used my data" (``perron station used-by``).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from perron.station.objections import ObjectionRegister
 
 app = typer.Typer(help="Run a station at a data holder (outbound connections only).")
 
@@ -81,3 +90,134 @@ def audit_verify(config: ConfigOption = Path("station.toml")) -> None:
         typer.echo(f"audit log {path} FAILED verification: {error}", err=True)
         raise typer.Exit(1) from error
     typer.echo(f"audit log {path}: {count} entries, chain intact")
+
+
+objections_app = typer.Typer(
+    help="The holder's register of objections (opt-outs) to the secondary use of data."
+)
+app.add_typer(objections_app, name="objections")
+
+IdsArgument = Annotated[
+    list[str],
+    typer.Argument(help="Patient identifiers or pseudonyms, as in the dataset's id column."),
+]
+AtOption = Annotated[
+    str | None,
+    typer.Option(help="When it happened, ISO 8601 (e.g. 2026-03-01T09:00+01:00); default now."),
+]
+
+
+def _fail(error: Exception) -> typer.Exit:
+    typer.echo(f"{type(error).__name__}: {error}", err=True)
+    return typer.Exit(1)
+
+
+def _moment(at: str | None) -> datetime | None:
+    if at is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        raise typer.BadParameter(f"--at {at!r} is not an ISO 8601 time.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _register(config: Path) -> ObjectionRegister:
+    from perron.protocol.errors import InputError  # noqa: PLC0415
+    from perron.station.config import StationConfig  # noqa: PLC0415
+    from perron.station.objections import ObjectionRegister  # noqa: PLC0415
+
+    settings = StationConfig.load(config)
+    if settings.governance.id_column is None:
+        raise InputError(
+            f"{config} names no patient identifier column; set [governance] id_column "
+            "first, or the station cannot match objections to rows."
+        )
+    return ObjectionRegister(settings.objections_file)
+
+
+@objections_app.command("add")
+def objections_add(
+    ids: IdsArgument, config: ConfigOption = Path("station.toml"), at: AtOption = None
+) -> None:
+    """Register objections: these people are left out of analyses from now on."""
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+    from perron.station.objections import check_patient_id  # noqa: PLC0415
+
+    moment = _moment(at)
+    try:
+        checked = [check_patient_id(pid) for pid in ids]  # all or nothing
+        with _register(config) as register:
+            for pid in checked:
+                added = register.add(pid, moment)
+                typer.echo(f"{pid}: objection registered" if added else f"{pid}: objects already")
+    except PerronError as error:
+        raise _fail(error) from None
+
+
+@objections_app.command("remove")
+def objections_remove(
+    ids: IdsArgument, config: ConfigOption = Path("station.toml"), at: AtOption = None
+) -> None:
+    """Withdraw objections: these people count again (their history is kept)."""
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+    from perron.station.objections import check_patient_id  # noqa: PLC0415
+
+    moment = _moment(at)
+    try:
+        checked = [check_patient_id(pid) for pid in ids]  # all or nothing
+        with _register(config) as register:
+            for pid in checked:
+                removed = register.remove(pid, moment)
+                typer.echo(f"{pid}: objection withdrawn" if removed else f"{pid}: no objection")
+    except PerronError as error:
+        raise _fail(error) from None
+
+
+@objections_app.command("list")
+def objections_list(
+    config: ConfigOption = Path("station.toml"),
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON list.")] = False,
+) -> None:
+    """Every objection with its history (objected at, withdrawn at)."""
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+
+    try:
+        with _register(config) as register:
+            objections = register.list()
+    except PerronError as error:
+        raise _fail(error) from None
+    if as_json:
+        typer.echo(json.dumps([o.to_wire() for o in objections], indent=2))
+        return
+    for objection in objections:
+        withdrawn = objection.withdrawn_at
+        state = "objects" if withdrawn is None else f"withdrawn {withdrawn.isoformat()}"
+        typer.echo(f"{objection.patient_id}\tobjected {objection.objected_at.isoformat()}\t{state}")
+
+
+@app.command("used-by")
+def used_by(
+    patient_id: Annotated[str, typer.Argument(help="The identifier or pseudonym.")],
+    config: ConfigOption = Path("station.toml"),
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON list.")] = False,
+) -> None:
+    """Which studies used this person's data (from the station's audit log)."""
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+    from perron.station.config import StationConfig  # noqa: PLC0415
+    from perron.station.transparency import used_by as studies  # noqa: PLC0415
+
+    try:
+        uses = studies(StationConfig.load(config), patient_id)
+    except PerronError as error:
+        raise _fail(error) from None
+    if as_json:
+        typer.echo(json.dumps([use.to_wire() for use in uses], indent=2))
+        return
+    if not uses:
+        typer.echo(f"no study used the data of {patient_id} at this station.")
+    for use in uses:
+        typer.echo(
+            f"{use.study}\tpolicy {use.policy_id or '-'}\t{use.first_use.isoformat()} .. "
+            f"{use.last_use.isoformat()}\t{', '.join(use.algorithms)} ({use.tasks} tasks)"
+        )

@@ -7,7 +7,7 @@ hub_url = "http://127.0.0.1:8700"
 token_file = "station.token"          # the station token from `perron hub admin`
 keys_dir = "keys"                     # private keys, never leave this machine
 audit_log = "audit.jsonl"
-state_dir = "state"                   # replay guard and stored answers
+state_dir = "state"                   # replay guard, stored answers, task counts, objections
 dataset = "data/lung_north.csv"       # CSV or Parquet
 allowed_algorithms = ["summary", "glm", "coxph"]   # default: all installed
 allowed_requesters = []               # default: any researcher of the study
@@ -17,21 +17,156 @@ task_timeout = 600                    # seconds a signed task stays valid
 min_cell = 5
 event_times = "rounded"
 time_grid = 7
+
+[governance]                          # every key is optional
+dataset_name = "lung"                 # the dataset's name in requests and policies
+                                      #   (default: the file's stem, here "lung_north")
+id_column = "patient_id"              # the patient identifier or pseudonym column:
+                                      #   matches objections; no analysis can use it
+require_policy = false                # true: a study's task runs only under a verified
+                                      #   policy of that study for this holder
+objections_apply_to_earlier = false   # whether an objection also excludes the person
+                                      #   from policies granted before it (EHDS art.
+                                      #   71(3) excludes them from later ones always)
+
+[governance.signers]                  # role -> base64 Ed25519 verify key the holder trusts;
+privacy_officer = "q0p3...="          #   a policy is in force only when every role
+legal_counsel = "Zm9v...="            #   listed here signed it with that key
 ```
 
 Relative paths are relative to the configuration file's folder.
+
+``require_policy = true`` needs at least one signer. Without signers the station
+does not look for policies at all (tasks run as before); it still hides the
+``id_column`` from every analysis and leaves out the people who objected (see
+:mod:`perron.station.objections`).
 """
 
 from __future__ import annotations
 
+import binascii
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perron.crypto.keys import unb64
+from perron.governance.roles import Role
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import InputError
+
+_GOVERNANCE_KEYS = frozenset(
+    {"dataset_name", "id_column", "require_policy", "objections_apply_to_earlier", "signers"}
+)
+_VERIFY_KEY_BYTES = 32
+
+
+@dataclass(frozen=True)
+class GovernanceSettings:
+    """The ``[governance]`` table: how this station enforces study policies and objections.
+
+    Parameters
+    ----------
+    dataset_name
+        The dataset's name in data requests and policies; ``None``: the file's stem.
+    id_column
+        The column with the patient identifier or pseudonym; ``None``: the dataset
+        has none (then objections cannot be honoured, and tasks are refused while
+        any objection is registered).
+    require_policy
+        Whether a task runs only under a verified policy of its study.
+    objections_apply_to_earlier
+        Whether an objection also excludes the person from policies granted before it.
+    signers
+        Role -> base64 Ed25519 verify key whose signature a policy needs.
+
+    Examples
+    --------
+    >>> settings = GovernanceSettings.from_mapping({"id_column": "pid"})
+    >>> settings.id_column, settings.require_policy, dict(settings.signers)
+    ('pid', False, {})
+    """
+
+    dataset_name: str | None = None
+    id_column: str | None = None
+    require_policy: bool = False
+    objections_apply_to_earlier: bool = False
+    signers: Mapping[Role, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any]) -> GovernanceSettings:
+        """Read and check the ``[governance]`` table; ``InputError`` names what is wrong."""
+        unknown = sorted(set(raw) - _GOVERNANCE_KEYS)
+        if unknown:
+            raise InputError(
+                f"[governance] has unknown keys {unknown}; the keys are "
+                f"{sorted(_GOVERNANCE_KEYS)} (check the spelling)."
+            )
+        settings = cls(
+            dataset_name=_name(raw, "dataset_name"),
+            id_column=_name(raw, "id_column"),
+            require_policy=_flag(raw, "require_policy"),
+            objections_apply_to_earlier=_flag(raw, "objections_apply_to_earlier"),
+            signers=_signers(raw.get("signers", {})),
+        )
+        if settings.require_policy and not settings.signers:
+            raise InputError(
+                "[governance] require_policy = true needs the keys of the policy signers "
+                "the holder trusts: add a [governance.signers] table (for example "
+                'privacy_officer = "<base64 verify key>").'
+            )
+        return settings
+
+
+def _name(raw: Mapping[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"[governance] {key} must be a non-empty string, not {value!r}.")
+    return value
+
+
+def _flag(raw: Mapping[str, Any], key: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise InputError(f"[governance] {key} must be true or false, not {value!r}.")
+    return value
+
+
+def _signers(raw: object) -> dict[Role, str]:
+    if not isinstance(raw, Mapping):
+        raise InputError(
+            "[governance.signers] must be a table of role = base64 verify key, e.g. "
+            'privacy_officer = "..."'
+        )
+    signers: dict[Role, str] = {}
+    for name, key in raw.items():
+        try:
+            role = Role(str(name))
+        except ValueError:
+            known = ", ".join(r.value for r in Role)
+            raise InputError(
+                f"[governance.signers] names an unknown role {name!r}; the roles are {known}."
+            ) from None
+        if not isinstance(key, str):
+            raise InputError(f"[governance.signers] {name} must be a base64 string.")
+        try:
+            raw_key = unb64(key)
+        except (binascii.Error, ValueError):
+            raise InputError(
+                f"[governance.signers] {name} is not valid base64; paste the signer's "
+                "verify key as `perron` printed it."
+            ) from None
+        if len(raw_key) != _VERIFY_KEY_BYTES:
+            raise InputError(
+                f"[governance.signers] {name} is {len(raw_key)} bytes, not the "
+                f"{_VERIFY_KEY_BYTES} bytes of an Ed25519 verify key; check that the whole "
+                "key was copied (and that it is the verify key, not a private key)."
+            )
+        signers[role] = key
+    return signers
 
 
 @dataclass(frozen=True)
@@ -48,6 +183,7 @@ class StationConfig:
     allowed_algorithms: tuple[str, ...] | None = None
     allowed_requesters: tuple[str, ...] = ()
     task_timeout: float = 600.0
+    governance: GovernanceSettings = field(default_factory=GovernanceSettings)
 
     @property
     def token(self) -> str:
@@ -58,6 +194,21 @@ class StationConfig:
                 f"station token file {self.token_file} is missing; ask the hub admin for "
                 "a station token (`perron hub admin create-station`)."
             ) from exc
+
+    @property
+    def dataset_name(self) -> str:
+        """The dataset's name in requests and policies (default: the file's stem)."""
+        return self.governance.dataset_name or self.dataset.stem
+
+    @property
+    def objections_file(self) -> Path:
+        """The objection register (SQLite) in the state folder."""
+        return self.state_dir / "objections.sqlite"
+
+    @property
+    def policy_tasks_file(self) -> Path:
+        """The count of tasks run under each policy (SQLite) in the state folder."""
+        return self.state_dir / "policy_tasks.sqlite"
 
     @classmethod
     def load(cls, path: str | Path) -> StationConfig:
@@ -82,6 +233,9 @@ class StationConfig:
             return value if value.is_absolute() else base / value
 
         allowed = raw.get("allowed_algorithms")
+        governance = raw.get("governance", {})
+        if not isinstance(governance, Mapping):
+            raise InputError("[governance] must be a table.")
         return cls(
             name=str(raw["name"]),
             organisation=str(raw["organisation"]),
@@ -95,4 +249,5 @@ class StationConfig:
             allowed_algorithms=None if allowed is None else tuple(str(a) for a in allowed),
             allowed_requesters=tuple(str(r) for r in raw.get("allowed_requesters", ())),
             task_timeout=float(raw.get("task_timeout", 600.0)),
+            governance=GovernanceSettings.from_mapping(governance),
         )

@@ -3,9 +3,11 @@
 The station is where the data holder's control lives. For each task it
 
 1. refuses algorithms that are not installed here or not on the allow-list;
-2. computes the effective disclosure policy: the holder's, tightened (never
-   loosened) by the request;
-3. runs the algorithm's station step through the data seam;
+2. computes the effective disclosure policy: the holder's (or, under a study
+   policy, the holder's as that policy tightened it), tightened (never loosened) by
+   the request;
+3. runs the algorithm's station step through the data seam (under a study policy:
+   the restricted view :mod:`perron.station.governance` gives it);
 4. refuses to release anything the algorithm's contract does not declare;
 5. returns a partial, or the error as a wire description, never a traceback
    (which could hold data values).
@@ -62,14 +64,31 @@ class Station:
         self.allowed = frozenset(installed if allowed is None else allowed)
         self.installed = installed
 
-    def handle(self, task: Task) -> Partial:
-        """Run one task and return what may be released."""
+    def handle(
+        self,
+        task: Task,
+        *,
+        source: DataSource | None = None,
+        disclosure: DisclosurePolicy | None = None,
+    ) -> Partial:
+        """Run one task and return what may be released.
+
+        Parameters
+        ----------
+        task
+            The algorithm, its parameters and the requested disclosure settings.
+        source
+            The data this task may see (default: the station's source).
+        disclosure
+            The disclosure settings this task starts from (default: the holder's);
+            the request may only tighten them.
+        """
         try:
             algorithm = self._algorithm(task.algorithm)
-            policy = self.policy.tightened(task.disclosure)
-            output = algorithm.station_step(
-                self.source, task.params, StationContext(self.name, policy)
-            )
+            base = self.policy if disclosure is None else disclosure
+            policy = base.tightened(task.disclosure)
+            data = self.source if source is None else source
+            output = algorithm.station_step(data, task.params, StationContext(self.name, policy))
             undeclared = set(output.payload) - set(algorithm.contract.releases)
             if undeclared:
                 raise PolicyViolation(

@@ -9,11 +9,17 @@ For every delivered run the station
    another content, a reused nonce or an expired task is refused, and an identical
    redelivery (at-least-once delivery) is answered from the stored answer without
    running again;
-3. runs the allow-listed algorithm step under the holder's disclosure settings
+3. finds the study's signed policy, checks the task against it and assembles the
+   cohort: the policy's columns without the identifier, the rows of everyone who has
+   not objected (:class:`~perron.station.governance.Governor`); a refusal is
+   answered and audited like any other, naming the policy rule;
+4. runs the allow-listed algorithm step on that cohort under the holder's disclosure
+   settings, as the policy and the request tightened them
    (:class:`~perron.station.node.Station`);
-4. signs the partial and seals it for the requester, so the hub relays only
+5. signs the partial and seals it for the requester, so the hub relays only
    ciphertext, and appends an entry to its hash-chained audit log: who asked,
-   which study, algorithm and parameters, what was released or refused, and why.
+   which study and policy, algorithm and parameters, how the cohort was assembled,
+   what was released or refused, and why (the policy rule).
 
 It makes outbound connections only and long-polls, so a task arrives within
 milliseconds; when the hub is unreachable it retries with back-off and picks up
@@ -26,6 +32,8 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -34,7 +42,6 @@ from perron.crypto.audit import AuditLog
 from perron.crypto.envelope import canonical, seal, verify
 from perron.crypto.keys import KeyPair, PublicKeys
 from perron.crypto.replay import ReplayGuard
-from perron.data.frame import FrameSource
 from perron.protocol.errors import (
     NotAuthorized,
     SecurityError,
@@ -45,7 +52,12 @@ from perron.protocol.errors import (
 from perron.protocol.http import check, transport
 from perron.protocol.messages import Partial, Task
 from perron.station.config import StationConfig
+from perron.station.counter import TaskCounter
+from perron.station.governance import Admission, Governor, policy_rule
 from perron.station.node import Station
+from perron.station.objections import ObjectionRegister
+from perron.station.policies import HubPolicies, PolicyBook, PolicySource
+from perron.station.view import DatasetView
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +66,44 @@ _MAX_BACKOFF = 5.0
 
 
 class StationRunner:
-    """One station: its data, rules, keys, audit log and connection to the hub."""
+    """One station: its data, rules, keys, audit log and connection to the hub.
 
-    def __init__(self, config: StationConfig, *, client: httpx.Client | None = None) -> None:
+    Parameters
+    ----------
+    config
+        The station's configuration.
+    client
+        The connection to the hub (default: one made from the configuration).
+    policies
+        Where the signed study policies come from (default: the hub, through
+        ``client``); used only when ``[governance.signers]`` is configured.
+    clock
+        The current time for the policy checks and objections (default: the system
+        clock, UTC).
+    """
+
+    def __init__(
+        self,
+        config: StationConfig,
+        *,
+        client: httpx.Client | None = None,
+        policies: PolicySource | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.config = config
         self.keys = KeyPair.load(config.keys_dir)
+        settings = config.governance
+        self.view = DatasetView.from_path(config.dataset, config.dataset_name, settings.id_column)
         self.station = Station(
             config.name,
-            FrameSource.from_path(config.dataset),
+            self.view.source(None, frozenset()),
             config.disclosure,
             allowed=config.allowed_algorithms,
         )
         config.state_dir.mkdir(parents=True, exist_ok=True)
         self.replay = ReplayGuard(config.state_dir / "replay.sqlite")
+        self.objections = ObjectionRegister(config.objections_file)
+        self.counter = TaskCounter(config.policy_tasks_file)
         self.audit = AuditLog(config.audit_log)
         self.client = client or httpx.Client(
             base_url=config.hub_url,
@@ -74,10 +111,28 @@ class StationRunner:
             timeout=httpx.Timeout(POLL_SECONDS + 10.0, connect=5.0),
             transport=transport(),
         )
+        book = None
+        if settings.signers:
+            book = PolicyBook(
+                policies or HubPolicies(self.client),
+                holder=config.organisation,
+                trusted=settings.signers,
+            )
+        self.governor = Governor(
+            self.view,
+            self.objections,
+            self.counter,
+            settings,
+            config.disclosure,
+            book=book,
+            clock=clock,
+        )
 
     def close(self) -> None:
-        """Release the replay guard's database and the hub connection."""
+        """Release the station's databases and the hub connection."""
         self.replay.close()
+        self.objections.close()
+        self.counter.close()
         self.client.close()
 
     def register_keys(self) -> None:
@@ -121,6 +176,7 @@ class StationRunner:
         requester = run["requester"]
         recipient = PublicKeys(requester["verify_key"], requester["box_key"])
         body: dict[str, Any] = {}
+        admission: Admission | None = None
         try:
             body = self._verified(run)
             digest = hashlib.sha256(canonical(run["envelope"])).hexdigest()
@@ -133,7 +189,14 @@ class StationRunner:
                     status, sealed = stored.split(":", 1)
                     return status, sealed
             task = Task(body["algorithm"], body["params"], int(body["round"]), body["disclosure"])
-            partial = self.station.handle(task)
+            admission = self.governor.admit(body["study"], body["task_id"], task)
+            if admission.refusal is not None:
+                partial = Partial(self.config.name, None, error=error_to_wire(admission.refusal))
+            else:
+                partial = self.station.handle(
+                    task, source=admission.source, disclosure=admission.disclosure
+                )
+                self.governor.settle(admission, body["task_id"], partial)
             outcome = "released" if partial.error is None else "refused"
         except SecurityError as error:
             partial = Partial(self.config.name, None, error=error_to_wire(error))
@@ -143,7 +206,7 @@ class StationRunner:
         sealed = seal(message, recipient, self.keys)
         if outcome != "rejected":
             self.replay.store_result(body["task_id"], f"{status}:{sealed}")
-        self.audit.append(self._audit_entry(run, body, partial, outcome))
+        self.audit.append(self._audit_entry(run, body, partial, outcome, admission))
         return status, sealed
 
     def _verified(self, run: dict[str, Any]) -> dict[str, Any]:
@@ -176,8 +239,17 @@ class StationRunner:
         return body
 
     def _audit_entry(
-        self, run: dict[str, Any], body: dict[str, Any], partial: Partial, outcome: str
+        self,
+        run: dict[str, Any],
+        body: dict[str, Any],
+        partial: Partial,
+        outcome: str,
+        admission: Admission | None,
     ) -> dict[str, Any]:
+        policy = rule = cohort = None
+        if admission is not None:  # the task passed the security checks
+            policy, cohort = admission.policy, admission.cohort()
+            rule = admission.rule if admission.refusal is not None else policy_rule(partial.error)
         return {
             "task_id": run["task_id"],
             "study": run["study"]["name"],
@@ -190,6 +262,9 @@ class StationRunner:
             "released": sorted(partial.payload) if partial.payload is not None else [],
             "decisions": [[d.rule, d.threshold, d.outcome, d.subject] for d in partial.decisions],
             "error": None if partial.error is None else dict(partial.error),
+            "policy_id": None if policy is None else policy.policy_id,
+            "rule": rule,
+            "cohort": cohort,
             "at": time.time(),
         }
 

@@ -1,0 +1,111 @@
+"""How many tasks a station ran under each study policy (the ``max_tasks`` rule).
+
+The count lives in a SQLite file in the station's state folder, so it survives a
+restart. It counts task ids, not deliveries: a task counts once however often the
+hub delivers it (a redelivery answered from the replay guard never gets here, and a
+task run again after a crash is the same id). A task is counted when the station
+runs it, before its algorithm step starts (so a crash mid-run cannot free a place),
+and uncounted when its run was refused by the policy (a column outside it).
+
+Security assumptions: only the station writes the file; deleting it resets the
+counts, which the audit log (every task with its ``policy_id``) would show.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> with TaskCounter(pathlib.Path(tempfile.mkdtemp()) / "policy_tasks.sqlite") as counter:
+...     first = counter.claim("policy-1", "task-a", limit=1)
+...     again = counter.claim("policy-1", "task-a", limit=1)  # the same task again
+...     other = counter.claim("policy-1", "task-b", limit=1)
+...     (first, again, other, counter.used("policy-1"))
+(True, True, False, 1)
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+from perron.station._sqlite import connect, transaction
+
+__all__ = ["TaskCounter"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS policy_tasks (
+    task_id    TEXT PRIMARY KEY,
+    policy_id  TEXT NOT NULL,
+    counted_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS policy_tasks_policy ON policy_tasks (policy_id);
+"""
+
+
+class TaskCounter:
+    """The durable count of tasks run under each policy.
+
+    Parameters
+    ----------
+    path
+        The SQLite file; it is created (with its table) if missing.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._db = connect(self.path, _SCHEMA)
+
+    def __enter__(self) -> TaskCounter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._db.close()
+
+    def used(self, policy_id: str) -> int:
+        """The number of tasks counted under ``policy_id``."""
+        with self._lock:
+            (count,) = self._db.execute(
+                "SELECT COUNT(*) FROM policy_tasks WHERE policy_id = ?", (policy_id,)
+            ).fetchone()
+        return int(count)
+
+    def claim(self, policy_id: str, task_id: str, limit: int) -> bool:
+        """Count ``task_id`` under ``policy_id`` if fewer than ``limit`` tasks are counted.
+
+        Returns
+        -------
+        bool
+            True if the task is counted (now, or already before); False if the
+            policy's tasks are used up.
+        """
+        with self._lock, transaction(self._db):
+            if self._db.execute(
+                "SELECT 1 FROM policy_tasks WHERE task_id = ?", (task_id,)
+            ).fetchone():
+                return True
+            (count,) = self._db.execute(
+                "SELECT COUNT(*) FROM policy_tasks WHERE policy_id = ?", (policy_id,)
+            ).fetchone()
+            if count >= limit:
+                return False
+            self._db.execute(
+                "INSERT INTO policy_tasks (task_id, policy_id, counted_at) VALUES (?, ?, ?)",
+                (task_id, policy_id, time.time()),
+            )
+            return True
+
+    def release(self, task_id: str) -> None:
+        """Uncount a task whose run the policy refused."""
+        with self._lock, transaction(self._db):
+            self._db.execute("DELETE FROM policy_tasks WHERE task_id = ?", (task_id,))
