@@ -20,6 +20,7 @@ $(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
 
 demo: $(VENV)/.demo
 	$(BIN)/perron demo --out out
+	$(BIN)/perron demo --route
 
 # pytest exits 5 when it ran no test; make treats that as a failure like any other.
 test: $(VENV)/.dev

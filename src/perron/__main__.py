@@ -8,12 +8,15 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from perron.client.cli import request_app, study_app
 from perron.hub.cli import app as hub_app
 from perron.station.cli import app as station_app
 
 app = typer.Typer(help="Perron: federated analysis where the data stays at the station.")
 app.add_typer(hub_app, name="hub")
 app.add_typer(station_app, name="station")
+app.add_typer(request_app, name="request")
+app.add_typer(study_app, name="study")
 
 
 @app.callback()
@@ -27,9 +30,22 @@ def demo(
     simulate: Annotated[
         bool, typer.Option("--simulate", help="Run in one process instead of a real network.")
     ] = False,
+    route: Annotated[
+        bool,
+        typer.Option(
+            "--route",
+            help="The study route instead: one data request to three hospitals, every "
+            "role's go/no-go, signed policies, analyses only within them.",
+        ),
+    ] = False,
 ) -> None:
     """A three-hospital study on the real lung cancer data: a hub and three station
     processes on localhost (or, with --simulate, all in this process)."""
+    if route:
+        from perron.route_demo import main as route_main  # noqa: PLC0415
+
+        route_main(Console(width=max(Console().width, 120)))
+        return
     from perron.demo import POLICY, lung_stations, report, run_study, side_by_side, table  # noqa: PLC0415
     from perron.simulation import simulate as simulated  # noqa: PLC0415
 

@@ -27,16 +27,19 @@ from typing import Any
 
 import httpx
 import pandas as pd
+from sqlalchemy import select
 
 from perron.client.connect import connect
 from perron.client.session import Session
 from perron.crypto.keys import KeyPair
 from perron.hub import admin
+from perron.hub.db.models import Station
 from perron.hub.migrate import upgrade
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import TransportError
 
 RESEARCHER = "researcher"
+RESEARCH_ORG = "org-research"
 _STARTUP_SECONDS = 30.0
 
 
@@ -64,6 +67,9 @@ class LocalNetwork:
         database_url: str | None = None,
         study: str = "demo",
         lease_seconds: float | None = None,
+        organisations: Mapping[str, str] | None = None,
+        station_settings: Mapping[str, str] | None = None,
+        create_study: bool = True,
     ) -> None:
         self.datasets = dict(datasets)
         self._own_workdir = workdir is None
@@ -71,6 +77,13 @@ class LocalNetwork:
         self.database_url = database_url or f"sqlite:///{self.workdir / 'hub.db'}"
         self.study = study
         self.lease_seconds = lease_seconds
+        #: Station name -> its holder organisation (default ``org-<station>``).
+        self.organisations = {n: (organisations or {}).get(n, f"org-{n}") for n in datasets}
+        #: Extra TOML appended to a station's configuration (e.g. its [governance]).
+        self.station_settings = dict(station_settings or {})
+        #: Whether to create the study with every organisation as a member (else a
+        #: data request creates it and approved holders join it).
+        self.create_study = create_study
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.password = secrets.token_urlsafe(16)
@@ -111,15 +124,16 @@ class LocalNetwork:
     def setup(self) -> None:
         """Database, organisations, researcher, study, station folders, keys, tokens."""
         upgrade(self.database_url)
-        organisations = [f"org-{name}" for name in self.datasets]
+        organisations = list(dict.fromkeys(self.organisations.values()))
         with admin.admin_session(self.database_url) as db:
-            for organisation in [*organisations, "org-research"]:
+            for organisation in [*organisations, RESEARCH_ORG]:
                 admin.create_org(db, organisation)
-            admin.create_user(db, RESEARCHER, organisation="org-research", password=self.password)
-            admin.create_study(db, self.study, organisations=[*organisations, "org-research"])
-            admin.add_user_to_study(db, self.study, RESEARCHER)
+            admin.create_user(db, RESEARCHER, organisation=RESEARCH_ORG, password=self.password)
+            if self.create_study:
+                admin.create_study(db, self.study, organisations=[*organisations, RESEARCH_ORG])
+                admin.add_user_to_study(db, self.study, RESEARCHER)
             tokens = {
-                name: admin.create_station(db, name, organisation=f"org-{name}")
+                name: admin.create_station(db, name, organisation=self.organisations[name])
                 for name in self.datasets
             }
         settings = [f'database_url = "{self.database_url}"']
@@ -137,7 +151,7 @@ class LocalNetwork:
     def _station_toml(self, name: str) -> str:
         lines = [
             f'name = "{name}"',
-            f'organisation = "org-{name}"',
+            f'organisation = "{self.organisations[name]}"',
             f'hub_url = "{self.url}"',
             'dataset = "data.csv"',
             "",
@@ -148,7 +162,8 @@ class LocalNetwork:
                 continue
             text = f'"{value}"' if isinstance(value, str) else str(value).lower()
             lines.append(f"{key} = {text}")
-        return "\n".join(lines) + "\n"
+        extra = self.station_settings.get(name, "")
+        return "\n".join(lines) + "\n" + (f"\n{extra.strip()}\n" if extra else "")
 
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -200,8 +215,11 @@ class LocalNetwork:
         try:
             deadline = time.monotonic() + _STARTUP_SECONDS
             while time.monotonic() < deadline:
-                listing = client.get(f"/api/studies/{self.study}/stations").json()
-                ready = {s["name"] for s in listing if s.get("verify_key")}
+                if self.create_study:
+                    listing = client.get(f"/api/studies/{self.study}/stations").json()
+                    ready = {s["name"] for s in listing if s.get("verify_key")}
+                else:  # no study yet (a data request makes it): ask the database
+                    ready = self._stations_with_keys()
                 if ready >= set(self.datasets):
                     return
                 for name, process in self.stations.items():
@@ -211,6 +229,10 @@ class LocalNetwork:
         finally:
             client.close()
         raise TransportError("stations did not register in time; see their station.log")
+
+    def _stations_with_keys(self) -> set[str]:
+        with admin.admin_session(self.database_url) as db:
+            return set(db.scalars(select(Station.name).where(Station.verify_key.is_not(None))))
 
     def _researcher_client(self) -> httpx.Client:
         """An authenticated client for the researcher (the caller closes it)."""

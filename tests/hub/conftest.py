@@ -92,3 +92,9 @@ def world(client: TestClient, settings: Settings) -> World:
     ``sc`` belong to A, B, C. Everyone has registered keys.
     """
     return World.standard(client, settings.database_url)
+
+
+@pytest.fixture
+def gov(client: TestClient, settings: Settings) -> World:
+    """The world of the example data request (see :meth:`World.governance`)."""
+    return World.governance(client, settings.database_url)

@@ -15,7 +15,7 @@ from sqlalchemy import MetaData, select, text
 from perron.crypto.envelope import unseal
 from perron.hub.app import create_app
 from perron.hub.db.session import create_hub_engine
-from perron.hub.migrate import check, current, upgrade
+from perron.hub.migrate import check, current, downgrade, upgrade
 from perron.hub.settings import Settings
 from tests.hub.databases import (
     BACKENDS,
@@ -89,7 +89,12 @@ def test_the_migrations_build_exactly_the_models(backend: str, tmp_path: Path):
         upgrade(url)
         upgrade(url)  # idempotent
 
+        assert current(url) == "0002"
+        check(url)
+        downgrade(url, "0001")
         assert current(url) == "0001"
+        upgrade(url)
+        assert current(url) == "0002"
         check(url)
         engine = create_hub_engine(url)
         try:

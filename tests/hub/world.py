@@ -1,11 +1,18 @@
-"""A populated hub for tests: organisations, users, stations, studies and their keys."""
+"""A populated hub for tests: organisations, users, stations, studies and their keys.
+
+:meth:`World.standard` is the task-relay world (organisations A, B, C);
+:meth:`World.governance` is the world of the example data request
+(:data:`perron.governance.request.EXAMPLE`): applicant ``ana`` of ``research`` and
+the holders ``umc-north``, ``insurer-east`` and ``pharmacy-west``.
+"""
 
 from __future__ import annotations
 
+import copy
 import secrets
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +23,10 @@ from sqlalchemy import text
 
 from perron.crypto.envelope import seal, sign
 from perron.crypto.keys import KeyPair
+from perron.governance.policy import SignedPolicy
+from perron.governance.request import EXAMPLE
+from perron.governance.roles import Role
+from perron.governance.route import APPROVING, Step
 from perron.hub import admin
 from perron.hub.api.deps import Hub
 
@@ -27,6 +38,20 @@ CHEAP_ARGON2: dict[str, Any] = {
 }
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 PASSWORD = "correct horse battery staple"
+#: The roles that lead the holder's steps of the route.
+HOLDER_ROLES = (
+    Role.DATA_MANAGER,
+    Role.PRIVACY_OFFICER,
+    Role.LEGAL_COUNSEL,
+    Role.IT_ADMIN,
+    Role.SECURITY_OFFICER,
+)
+#: Holder organisation -> (its steward, who holds every holder role; its station).
+HOLDERS = {
+    "umc-north": ("nora", "st-north"),
+    "insurer-east": ("ivan", "st-east"),
+    "pharmacy-west": ("pia", "st-west"),
+}
 
 
 @dataclass
@@ -67,7 +92,39 @@ class World:
             world.station(name, org)
         return world
 
+    @classmethod
+    def governance(cls, client: TestClient, database_url: str) -> World:
+        """The world of :data:`EXAMPLE`.
+
+        Organisation ``research``: applicant ``ana``, ``rosa`` (a member of the
+        applicant's studies once ``ana`` applies, see :meth:`submit`) and ``rik``
+        (not a member). Each holder: a steward holding every holder role (``nora``,
+        ``ivan``, ``pia``), a ``clerk`` without roles (``nick`` of umc-north) and a
+        station (``st-north``, ``st-east``, ``st-west``). Organisation
+        ``elsewhere``: ``olaf`` and station ``st-else``. Hub admin ``root`` of
+        ``elsewhere``. Everyone has registered keys.
+        """
+        world = cls(client, database_url)
+        for org in ("research", *HOLDERS, "elsewhere"):
+            world.org(org)
+        for name in ("ana", "rosa", "rik"):
+            world.user(name, "research")
+        for org, (steward, station) in HOLDERS.items():
+            world.user(steward, org)
+            world.grant(steward, *HOLDER_ROLES)
+            world.station(station, org)
+        world.user("nick", "umc-north")
+        world.user("olaf", "elsewhere")
+        world.user("root", "elsewhere", role="admin")
+        world.station("st-else", "elsewhere")
+        world.station("st-research", "research")
+        return world
+
     # Population, through the admin functions and the API.
+
+    def grant(self, username: str, *roles: Role | str) -> None:
+        with self.hub.sessions() as session:
+            admin.grant_roles(session, username, roles)
 
     def org(self, name: str) -> None:
         with self.hub.sessions() as session:
@@ -191,3 +248,108 @@ class World:
             f"/api/tasks/{task_id}", params={"wait": wait}, headers=self.users[user].headers
         )
         return answer
+
+    # Governance.
+
+    def call(self, who: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Call the API as user (or station) ``who``."""
+        principal = self.users.get(who) or self.stations[who]
+        answer: httpx.Response = self.client.request(
+            method, path, headers=principal.headers, **kwargs
+        )
+        return answer
+
+    def submit(
+        self,
+        user: str = "ana",
+        study: str = "lung-survival",
+        *,
+        members: Iterable[str] = ("rosa",),
+        **changes: Any,
+    ) -> httpx.Response:
+        """POST :data:`EXAMPLE` (with ``changes``) for ``study`` as ``user``.
+
+        When accepted, ``members`` are added to the study (the applicant's side).
+        """
+        request = copy.deepcopy(EXAMPLE) | changes
+        answer = self.call(user, "POST", "/api/requests", json={"study": study, "request": request})
+        if answer.status_code == 201:
+            with self.hub.sessions() as session:
+                for member in members:
+                    admin.add_user_to_study(session, study, member)
+        return answer
+
+    def request(self, study: str = "lung-survival", **changes: Any) -> str:
+        """Submit a request that must be accepted; its id."""
+        answer = self.submit(study=study, **changes)
+        assert answer.status_code == 201, answer.text
+        request_id: str = answer.json()["request_id"]
+        return request_id
+
+    def decide(
+        self,
+        who: str,
+        request_id: str,
+        holder: str,
+        step: Step | str,
+        outcome: str = "go",
+        **body: Any,
+    ) -> httpx.Response:
+        path = f"/api/requests/{request_id}/tracks/{holder}/decisions"
+        return self.call(who, "POST", path, json={"step": str(step), "outcome": outcome, **body})
+
+    def send_back(
+        self, who: str, request_id: str, holder: str, to: Step | str, comment: str = ""
+    ) -> httpx.Response:
+        path = f"/api/requests/{request_id}/tracks/{holder}/send-back"
+        return self.call(who, "POST", path, json={"to": str(to), "comment": comment})
+
+    def go(self, request_id: str, holder: str, *, until: Step = Step.ANALYSIS) -> dict[str, Any]:
+        """Decide "go" on every step of ``holder``'s track before ``until``; the track."""
+        track: dict[str, Any] = {}
+        for step in APPROVING[APPROVING.index(Step(self.track(request_id, holder)["current"])) :]:
+            if step is until:
+                break
+            who = "ana" if not step.on_holder_side else HOLDERS[holder][0]
+            answer = self.decide(who, request_id, holder, step)
+            assert answer.status_code == 200, answer.text
+            track = answer.json()
+        return track
+
+    def track(self, request_id: str, holder: str, who: str = "ana") -> dict[str, Any]:
+        answer = self.call(who, "GET", f"/api/requests/{request_id}")
+        assert answer.status_code == 200, answer.text
+        track: dict[str, Any] = answer.json()["tracks"][holder]
+        return track
+
+    def policy(self, request_id: str, holder: str, who: str = "ana") -> httpx.Response:
+        return self.call(who, "GET", f"/api/requests/{request_id}/tracks/{holder}/policy")
+
+    def sign(
+        self,
+        who: str,
+        request_id: str,
+        holder: str,
+        role: Role,
+        *,
+        keys: KeyPair | None = None,
+        policy: SignedPolicy | None = None,
+    ) -> httpx.Response:
+        """Sign ``holder``'s policy (as fetched, or ``policy``) as ``who`` and post it."""
+        if policy is None:
+            answer = self.policy(request_id, holder, who)
+            assert answer.status_code == 200, answer.text
+            policy = SignedPolicy.from_wire(answer.json())
+        signed = policy.signed(role, who, keys or self.users[who].keys)
+        signature = next(s for s in signed.signatures if s.role is role)
+        path = f"/api/requests/{request_id}/tracks/{holder}/policy/signatures"
+        return self.call(who, "POST", path, json=signature.to_wire())
+
+    def study_organisations(self, study: str = "lung-survival") -> list[str]:
+        rows = self.sql(
+            "SELECT o.name FROM organisations o JOIN study_organisations so "
+            "ON so.organisation_id = o.id JOIN studies s ON s.id = so.study_id "
+            "WHERE s.name = :study ORDER BY o.name",
+            study=study,
+        )
+        return [row[0] for row in rows]

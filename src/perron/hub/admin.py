@@ -8,6 +8,7 @@ The ``perron hub admin ...`` commands call these functions; tests call them too:
         token = create_station(session, "umc-1", organisation="umc")  # shown once
         create_study(session, "lung", organisations=["umc"])
         add_user_to_study(session, "lung", "ada")
+        grant_roles(session, "ada", ["data_manager", "privacy_officer"])
 
 Each function commits; each raises ``NotFound`` for a missing name, ``Conflict``
 for a duplicate and ``InputError`` for an invalid name, role or password.
@@ -16,7 +17,7 @@ for a duplicate and ``InputError`` for an invalid name, role or password.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
 from argon2 import PasswordHasher
@@ -24,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from perron.governance.roles import Role, parse_roles
 from perron.hub.db.models import (
     NAME_PATTERN,
     ROLES,
@@ -38,6 +40,7 @@ from perron.hub.db.models import (
 from perron.hub.db.session import create_hub_engine, session_factory
 from perron.hub.errors import Conflict, NotFound
 from perron.hub.services.auth import issue_station_token, make_hasher
+from perron.hub.services.roles import set_roles
 from perron.hub.services.studies import get_study
 from perron.hub.settings import Settings
 from perron.protocol.errors import InputError
@@ -190,3 +193,17 @@ def add_user_to_study(session: Session, study: str, username: str) -> None:
     if session.get(StudyUser, (found.id, user.id)) is None:
         session.add(StudyUser(study_id=found.id, user_id=user.id))
         session.commit()
+
+
+def grant_roles(session: Session, username: str, roles: Iterable[str | Role]) -> frozenset[Role]:
+    """Replace the roles ``username`` holds in their organisation; the roles held now.
+
+    Parameters
+    ----------
+    roles
+        Names of :class:`perron.governance.roles.Role` (``data_manager``,
+        ``privacy_officer``, ...); none clears the granted roles. A user whose hub
+        role is ``researcher`` holds the researcher role regardless.
+    """
+    parsed = parse_roles(list(roles))
+    return set_roles(session, _user(session, username), parsed)

@@ -1,7 +1,8 @@
 """The hub's web application: :func:`create_app` builds it, :func:`serve` runs it.
 
 OpenAPI documentation is served at ``/docs`` and ``/openapi.json``. Every other
-endpoint except ``POST /api/auth/token`` needs a bearer token.
+endpoint except ``POST /api/auth/token`` and the public register (``GET
+/api/register``, ``GET /register``) needs a bearer token.
 """
 
 from __future__ import annotations
@@ -19,7 +20,16 @@ from fastapi import FastAPI
 
 from perron.hub.api import errors
 from perron.hub.api.deps import Hub
-from perron.hub.api.routes import auth, me, station, studies, tasks
+from perron.hub.api.routes import (
+    auth,
+    me,
+    organisations,
+    register,
+    requests,
+    station,
+    studies,
+    tasks,
+)
 from perron.hub.db.session import create_hub_engine, session_factory
 from perron.hub.migrate import upgrade
 from perron.hub.notify import Channels
@@ -32,6 +42,10 @@ stations back to the researchers. It never sees row-level data or a plaintext pa
 
 Send `Authorization: Bearer <token>`: users get a token from `POST /api/auth/token`,
 stations are given one by the hub admin (`perron hub admin create-station`).
+
+Governance (data requests, the study route per holder, signed study policies) is
+described in docs/hub-governance.md; the public register (`GET /api/register`,
+`GET /register`) needs no token.
 """
 
 
@@ -89,7 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.hub = hub
     errors.install(app)
-    for module in (auth, me, studies, tasks, station):
+    for module in (auth, me, organisations, studies, tasks, station, requests, register):
         app.include_router(module.router)
     return app
 

@@ -167,5 +167,29 @@ def add_user(study: str, username: str, config: ConfigOption = None) -> None:
     typer.echo(f"{username} is a member of study {study}")
 
 
+@admin_app.command("grant-roles")
+def grant_roles(
+    username: str,
+    role: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Roles in the user's organisation (data_manager, privacy_officer, "
+            "legal_counsel, it_admin, security_officer, org_admin, researcher); none "
+            "clears them."
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Replace the roles a user holds in their organisation."""
+    from perron.hub import admin  # noqa: PLC0415 - keep `perron --help` fast
+
+    try:
+        with _admin_session(config) as session:
+            held = admin.grant_roles(session, username, role or [])
+    except PerronError as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"{username} holds {', '.join(sorted(r.value for r in held)) or 'no roles'}")
+
+
 if __name__ == "__main__":
     app()

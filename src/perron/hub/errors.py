@@ -2,12 +2,14 @@
 
     PerronError
     └── InputError
-        ├── NotFound     a study, task, run or station does not exist   (HTTP 404)
-        └── Conflict     it exists already, e.g. a duplicate task id    (HTTP 409)
+        ├── NotFound     a study, task, run, station or request does not exist  (HTTP 404)
+        └── Conflict     it exists already, e.g. a duplicate task id, or a
+                         track changed meanwhile / has no policy yet     (HTTP 409)
 
 Everything else the hub raises is a protocol error (``AuthenticationFailed`` 401,
 ``NotAuthorized`` 403, ``TamperedMessage`` 400, ``TaskCancelled`` 409,
-``InputError`` 422); :mod:`perron.hub.api.errors` maps them to status codes.
+``InputError`` 422) or the route's ``RouteViolation`` (409, a step decided out of
+order or on a closed track); :mod:`perron.hub.api.errors` maps them to status codes.
 """
 
 from __future__ import annotations

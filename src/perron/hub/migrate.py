@@ -42,6 +42,19 @@ def upgrade(database_url: str, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(database_url: str, revision: str) -> None:
+    """Take the database back to ``revision`` (dropping what later revisions added).
+
+    For an operator undoing an upgrade; the data of dropped tables are lost.
+
+    Examples
+    --------
+    >>> upgrade("sqlite:///:memory:"); downgrade("sqlite:///:memory:", "base")
+    """
+    with _config(database_url) as config:
+        command.downgrade(config, revision)
+
+
 def check(database_url: str) -> None:
     """Fail if the models and the migrated database differ.
 

@@ -14,7 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
 
+from perron.governance.route import RouteViolation
 from perron.hub.api.schemas import ErrorPublic
 from perron.hub.errors import Conflict, NotFound
 from perron.protocol.errors import (
@@ -35,6 +37,7 @@ STATUS_CODES: tuple[tuple[type[PerronError], int], ...] = (
     (Conflict, 409),
     (TaskCancelled, 409),
     (ReplayedTask, 409),
+    (RouteViolation, 409),
     (TamperedMessage, 400),
     (InputError, 422),
     (PerronError, 400),
@@ -47,8 +50,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorPublic, "description": "A tampered message or a bad request."},
     401: {"model": ErrorPublic, "description": "No, or a wrong, expired or revoked token."},
     403: {"model": ErrorPublic, "description": "Not allowed for this principal."},
-    404: {"model": ErrorPublic, "description": "No such study, task, run or station."},
-    409: {"model": ErrorPublic, "description": "A duplicate, or the task was cancelled."},
+    404: {
+        "model": ErrorPublic,
+        "description": "No such study, task, run, station, request, holder or document.",
+    },
+    409: {
+        "model": ErrorPublic,
+        "description": "A duplicate, the task was cancelled, or a route step out of order.",
+    },
     422: {"model": ErrorPublic, "description": "The request does not fit the schema."},
 }
 
@@ -83,13 +92,26 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     return _answer(422, "the request is not valid: " + "; ".join(problems), "InputError")
 
 
-async def _http_error(_request: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     kind = _KIND_OF_STATUS.get(error.status_code, "InputError")
     response = _answer(error.status_code, str(error.detail), kind)
     if error.headers:
         response.headers.update(error.headers)
+    if error.status_code == 405:
+        response.headers["Allow"] = _allowed_methods(request)
     return response
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method of the path (Starlette names only those of the first route matched)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 def install(app: FastAPI) -> None:

@@ -1,16 +1,34 @@
 """What the HTTP API accepts and answers, separate from the tables (docs/network.md).
 
 Times are seconds since the epoch (like ``issued_at`` / ``expires_at`` in a signed
-task). Names are 1 to 100 letters, digits, ``.``, ``_`` or ``-``.
+task), except in the governance answers (tracks, policies, the register), which
+carry the ISO 8601 dates and times of :mod:`perron.governance`. Names are 1 to 100
+letters, digits, ``.``, ``_`` or ``-``. Free text must be storable: no NUL
+characters, no lone surrogates, no NaN or infinity in JSON values
+(docs/hub-governance.md).
 """
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    SkipValidation,
+    StringConstraints,
+    model_validator,
+)
 
+from perron.governance.request import DataRequest
+from perron.governance.roles import Role
+from perron.governance.route import Outcome, Step
 from perron.hub.db.models import NAME_PATTERN
+from perron.hub.services.documents import MAX_DOCUMENT_BYTES
+from perron.hub.services.requests import RequestStatus
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 RunStatus = Literal["pending", "claimed", "done", "failed", "cancelled"]
@@ -45,11 +63,12 @@ class TokenPublic(BaseModel):
 
 
 class MePublic(BaseModel):
-    """The calling user."""
+    """The calling user: hub role, organisation and the roles held in it."""
 
     username: str
     organisation: str
     role: Literal["admin", "researcher"]
+    roles: list[Role]
 
 
 class KeysIn(BaseModel):
@@ -136,3 +155,290 @@ class RunResult(BaseModel):
     payload: Annotated[
         str, StringConstraints(min_length=1, max_length=MAX_PAYLOAD, pattern=BASE64_PATTERN)
     ]
+
+
+# Governance (docs/hub-governance.md)
+
+#: A request's or policy's id (uuid4 hex).
+REQUEST_ID_PATTERN = r"^[0-9a-f]{32}$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+Sha256 = Annotated[str, StringConstraints(pattern=SHA256_PATTERN)]
+#: Largest JSON object of disclosure settings (characters of its JSON).
+MAX_SETTINGS = 10_000
+#: Largest data request (characters of its JSON).
+MAX_REQUEST = 1_000_000
+MAX_COMMENT = 20_000
+
+
+def storable(value: Any, where: str = "value") -> Any:
+    """``value`` if every string and number in it can be stored and sent back as JSON.
+
+    (NUL characters are refused by the ``pattern`` of the text fields stored as
+    they are; in JSON values, which are stored as ASCII JSON, they are harmless.)
+
+    Raises
+    ------
+    ValueError
+        A string holds a lone surrogate (it cannot be UTF-8), or a number is NaN or
+        infinite.
+
+    Examples
+    --------
+    >>> storable({"k": [1, "two"]})
+    {'k': [1, 'two']}
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{where} is not valid Unicode (a lone surrogate)") from None
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where} is NaN or infinite, which JSON cannot carry")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            storable(key, where)
+            storable(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            storable(item, f"{where}[{index}]")
+    return value
+
+
+def _settings(value: dict[str, Any]) -> dict[str, Any]:
+    storable(value, "disclosure")
+    if len(json.dumps(value)) > MAX_SETTINGS:
+        raise ValueError(f"disclosure settings are limited to {MAX_SETTINGS} characters of JSON")
+    return value
+
+
+#: Text stored as it is: no NUL characters (PostgreSQL text cannot hold them).
+NO_NUL_PATTERN = r"^[^\x00]*$"
+Comment = Annotated[
+    str,
+    StringConstraints(max_length=MAX_COMMENT, pattern=NO_NUL_PATTERN),
+    AfterValidator(storable),
+]
+Settings = Annotated[dict[str, Any], AfterValidator(_settings)]
+
+
+class RolesIn(BaseModel):
+    """The roles a member holds in their organisation (replaces the set)."""
+
+    roles: Annotated[list[Role], Field(max_length=len(Role))]
+
+
+class MemberRolesPublic(BaseModel):
+    """A member's roles after a grant (researcher is implied by the hub role)."""
+
+    username: str
+    organisation: str
+    roles: list[Role]
+
+
+class RequestCreate(BaseModel):
+    """A data request for a study (created if new).
+
+    ``request`` is documented as a :class:`DataRequest` but validated by the hub
+    after it checked that the caller may apply with it (applicant, organisation,
+    role): an outsider learns nothing from the validation of a request.
+    """
+
+    study: Name
+    # At run time the JSON value as sent (SkipValidation): not yet a DataRequest.
+    request: SkipValidation[DataRequest]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        storable(data, "body")
+        if isinstance(data, dict) and len(json.dumps(data)) > MAX_REQUEST:
+            raise ValueError(f"a data request is limited to {MAX_REQUEST} characters of JSON")
+        return data
+
+
+class RequestCreated(BaseModel):
+    """The id of the stored request."""
+
+    request_id: str
+
+
+class RequestSummaryPublic(BaseModel):
+    """A request in the caller's list; a holder's user sees only its own holder."""
+
+    request_id: str
+    study: str
+    title: str
+    holders: list[str]
+    status: str
+
+
+class AttachmentPublic(BaseModel):
+    """A document attached to a decision."""
+
+    name: str
+    sha256: str
+    media_type: str
+
+
+class EventPublic(BaseModel):
+    """A decision or send-back on a track."""
+
+    kind: Literal["decision", "send_back"]
+    step: Step
+    actor: str
+    roles: list[Role]
+    at: str
+    outcome: Outcome | None
+    comment: str
+    attachments: list[AttachmentPublic]
+
+
+class TrackPublic(BaseModel):
+    """A holder's track (:meth:`perron.governance.route.Track.to_wire`)."""
+
+    holder: str
+    current: Step
+    lead: Role
+    status: Literal["in_progress", "stopped", "approved", "completed"]
+    decisions: dict[str, EventPublic]
+    history: list[EventPublic]
+
+
+class RequestPublic(BaseModel):
+    """A request as the caller may see it, with the tracks the caller may see."""
+
+    request_id: str
+    study: str
+    request: DataRequest
+    tracks: dict[str, TrackPublic]
+
+
+class DecisionIn(BaseModel):
+    """A go / no-go on the current step of a track."""
+
+    step: Step
+    outcome: Outcome
+    comment: Comment = ""
+    attachments: Annotated[list[Sha256], Field(max_length=100)] = []
+    #: Disclosure settings agreed on a holder-side step (merged into the policy).
+    disclosure: Settings | None = None
+
+
+class SendBackIn(BaseModel):
+    """Send a track back to an earlier step."""
+
+    to: Step
+    comment: Comment = ""
+
+
+class DocumentIn(BaseModel):
+    """A text document of a request; ``holder`` addresses it to one holder."""
+
+    name: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=200, pattern=NO_NUL_PATTERN),
+        AfterValidator(storable),
+    ]
+    media_type: Annotated[
+        str, StringConstraints(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100)
+    ] = "text/markdown"
+    content: Annotated[
+        str,
+        StringConstraints(max_length=MAX_DOCUMENT_BYTES, pattern=NO_NUL_PATTERN),
+        AfterValidator(storable),
+    ]
+    holder: Name | None = None
+
+
+class DocumentCreated(BaseModel):
+    """The SHA-256 (hex) of the stored document's UTF-8 bytes."""
+
+    sha256: str
+
+
+class DocumentPublic(BaseModel):
+    """A document of a request."""
+
+    name: str
+    media_type: str
+    content: str
+
+
+class SignatureIn(BaseModel):
+    """An approver's signature over a policy (:meth:`SignedPolicy.signed` makes one)."""
+
+    role: Role
+    signer: Name
+    verify_key: PublicKey
+    signature: Annotated[str, StringConstraints(max_length=128, pattern=BASE64_PATTERN)]
+
+
+class SignaturePublic(BaseModel):
+    """A signature over a policy."""
+
+    role: Role
+    signer: str
+    verify_key: str
+    signature: str
+
+
+class SignedPolicyPublic(BaseModel):
+    """A policy with its signatures (:meth:`SignedPolicy.to_wire`)."""
+
+    policy: dict[str, Any]
+    signatures: list[SignaturePublic]
+
+
+Publication = Annotated[
+    str, StringConstraints(max_length=2000, pattern=NO_NUL_PATTERN), AfterValidator(storable)
+]
+
+
+class ResultsIn(BaseModel):
+    """Results of a request: a summary and publications."""
+
+    summary: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=MAX_COMMENT, pattern=NO_NUL_PATTERN),
+        AfterValidator(storable),
+    ]
+    publications: Annotated[list[Publication], Field(max_length=100)] = []
+
+
+class HolderStatusPublic(BaseModel):
+    """A holder of a request in the register, with its track's status."""
+
+    holder: str
+    status: str
+
+
+class PeriodPublic(BaseModel):
+    """The period the data are needed for (ISO dates)."""
+
+    start: str
+    end: str
+
+
+class ResultPublic(BaseModel):
+    """Reported results, with the time they were reported (ISO 8601)."""
+
+    summary: str
+    publications: list[str]
+    reported_at: str
+
+
+class RegisterEntryPublic(BaseModel):
+    """One request in the public register."""
+
+    request_id: str
+    study: str
+    title: str
+    lay_summary: str
+    purpose: str
+    applicant_organisation: str
+    holders: list[HolderStatusPublic]
+    status: RequestStatus
+    period: PeriodPublic
+    results: list[ResultPublic]
+    registered_at: str
+    results_due: str

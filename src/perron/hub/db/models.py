@@ -5,6 +5,11 @@ tokens, public keys, the signed task envelopes (the researcher's request, which 
 an algorithm and its parameters, never data) and the sealed partials as the stations
 sent them (ciphertext for the researcher; the hub holds no key to open it).
 
+Governance (:mod:`perron.governance`): the roles people hold in their organisation,
+data requests and the events of each holder's track (the state is what replaying
+them gives, never stored), the documents attached to decisions, the policies made
+when a track is approved with their approvers' signatures, and reported results.
+
 Times are stored as naive UTC (:class:`UTCDateTime`) so SQLite and PostgreSQL
 compare them the same way; Python always sees timezone-aware UTC datetimes.
 """
@@ -19,6 +24,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -30,7 +36,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from perron.governance.roles import Role
+
 ROLES = ("admin", "researcher")
+#: The roles a person may hold in their organisation (:class:`Role`).
+ORGANISATION_ROLES = tuple(role.value for role in Role)
+EVENT_KINDS = ("decision", "send_back")
 RUN_STATUSES = ("pending", "claimed", "done", "failed", "cancelled")
 #: A run in one of these states has its answer (or will never get one).
 FINISHED = ("done", "failed", "cancelled")
@@ -39,6 +50,8 @@ NAME_LENGTH = 100
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 KEY_LENGTH = 64
 TASK_ID_LENGTH = 64
+#: Data requests and policies are named by a uuid4 hex.
+REQUEST_ID_LENGTH = 32
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -239,3 +252,159 @@ class Run(Base):
 
     task: Mapped[Task] = relationship(back_populates="runs")
     station: Mapped[Station] = relationship()
+
+
+class UserRole(Base):
+    """A role a user holds in their organisation (a user may hold several)."""
+
+    __tablename__ = "user_roles"
+    __table_args__ = (CheckConstraint(_in("role", ORGANISATION_ROLES), name="role"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class RequestRecord(Base):
+    """A data request (:class:`perron.governance.request.DataRequest`) for a study."""
+
+    __tablename__ = "data_requests"
+
+    id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH), primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The applicant's organisation (the applicant side of the route).
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    #: The request as JSON (ASCII), as the applicant sent it.
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    study: Mapped[Study] = relationship()
+    applicant: Mapped[User] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+
+
+class RequestTrack(Base):
+    """One holder's track of a data request; its state is the replay of its events."""
+
+    __tablename__ = "request_tracks"
+
+    request_id: Mapped[str] = mapped_column(
+        ForeignKey("data_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id"), primary_key=True, index=True
+    )
+    #: The holder's place in the request (the order the applicant named them).
+    position: Mapped[int] = mapped_column(Integer)
+
+    organisation: Mapped[Organisation] = relationship()
+
+
+class TrackEvent(Base):
+    """A decision or send-back on a track (:class:`perron.governance.route.Event`)."""
+
+    __tablename__ = "track_events"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["request_id", "organisation_id"],
+            ["request_tracks.request_id", "request_tracks.organisation_id"],
+            ondelete="CASCADE",
+        ),
+        # Two decisions made at once on one track cannot both be stored.
+        UniqueConstraint("request_id", "organisation_id", "seq", name="uq_track_events_seq"),
+        CheckConstraint(_in("kind", EVENT_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH))
+    organisation_id: Mapped[int] = mapped_column(Integer)
+    #: 0, 1, 2, ... per track: the order of replay.
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(8))
+    actor: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    #: The actor's roles when deciding, comma-separated.
+    roles: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    comment: Mapped[str] = mapped_column(Text)
+    #: ``[{"name", "sha256", "media_type"}, ...]`` as JSON.
+    attachments: Mapped[str] = mapped_column(Text)
+    #: Disclosure settings agreed with a holder-side decision (JSON), if any.
+    disclosure: Mapped[str | None] = mapped_column(Text)
+
+
+class RequestDocument(Base):
+    """A text document of a request (a DPIA, an agreement, ...), named by its SHA-256.
+
+    ``holder_id`` is ``None`` for a document shared with every holder; else only the
+    applicant's side and that holder may read it.
+    """
+
+    __tablename__ = "request_documents"
+    __table_args__ = (Index("ix_request_documents_request_sha256", "request_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("data_requests.id", ondelete="CASCADE"))
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    uploader_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PolicyRecord(Base):
+    """The policy an approved track gave its holder; ``withdrawn_at`` once it no longer holds."""
+
+    __tablename__ = "study_policies"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["request_id", "organisation_id"],
+            ["request_tracks.request_id", "request_tracks.organisation_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_study_policies_holder", "organisation_id", "withdrawn_at"),
+    )
+
+    policy_id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH))
+    organisation_id: Mapped[int] = mapped_column(Integer)
+    #: :meth:`perron.governance.policy.StudyPolicy.to_wire` as canonical JSON.
+    policy: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PolicySignature(Base):
+    """An approver's signature over a policy; one per role."""
+
+    __tablename__ = "policy_signatures"
+    __table_args__ = (CheckConstraint(_in("role", ORGANISATION_ROLES), name="role"),)
+
+    policy_id: Mapped[str] = mapped_column(
+        ForeignKey("study_policies.policy_id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    signer: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    verify_key: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    signature: Mapped[str] = mapped_column(String(128))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RequestResult(Base):
+    """Results the applicant reported for a request (EHDS art. 61(4)), appended."""
+
+    __tablename__ = "request_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(
+        ForeignKey("data_requests.id", ondelete="CASCADE"), index=True
+    )
+    summary: Mapped[str] = mapped_column(Text)
+    #: The publications as a JSON list of strings.
+    publications: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

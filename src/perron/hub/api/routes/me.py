@@ -7,16 +7,21 @@ from fastapi import APIRouter
 from perron.hub.api.deps import CurrentPrincipal, CurrentUser, SessionDep
 from perron.hub.api.errors import ERROR_RESPONSES
 from perron.hub.api.schemas import KeysIn, MePublic
-from perron.hub.services import auth
+from perron.hub.services import auth, roles
 
 router = APIRouter(prefix="/api/me", tags=["users"], responses=ERROR_RESPONSES)
 
 
 @router.get("")
-def read_me(user: CurrentUser) -> MePublic:
-    """Who the token belongs to."""
+def read_me(user: CurrentUser, session: SessionDep) -> MePublic:
+    """Who the token belongs to, and the roles they hold in their organisation."""
     return MePublic.model_validate(
-        {"username": user.username, "organisation": user.organisation.name, "role": user.role}
+        {
+            "username": user.username,
+            "organisation": user.organisation.name,
+            "role": user.role,
+            "roles": roles.sorted_values(roles.roles_of(session, user)),
+        }
     )
 
 

@@ -1,4 +1,4 @@
-"""``/api/station``: a station's keys, its next run (long-poll) and its answers."""
+"""``/api/station``: a station's keys, its next run (long-poll), its answers, its policies."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
-from perron.hub.api.deps import CurrentPrincipal, HubDep, SessionDep, TokenDep
+from perron.hub.api.deps import CurrentPrincipal, CurrentStation, HubDep, SessionDep, TokenDep
 from perron.hub.api.errors import ERROR_RESPONSES
-from perron.hub.api.schemas import DeliveryPublic, KeysIn, RunResult
+from perron.hub.api.schemas import DeliveryPublic, KeysIn, RunResult, SignedPolicyPublic
 from perron.hub.notify import poll_until, station_key, task_key
-from perron.hub.services import auth, runs
+from perron.hub.services import auth, policies, runs
 from perron.hub.services.auth import Caller
 from perron.hub.services.runs import Delivery
 
@@ -85,3 +85,16 @@ async def post_result(run_id: RunId, result: RunResult, hub: HubDep, token: Toke
     finished = await hub.run(token, store)
     if finished is not None:
         hub.notifier.notify(task_key(finished))
+
+
+@router.get("/policies")
+def list_policies(station: CurrentStation, session: SessionDep) -> list[SignedPolicyPublic]:
+    """The current policies whose holder is the station's organisation, with signatures.
+
+    The station verifies the signatures itself, against the approvers' keys its
+    holder configured; the hub does not decide a policy's validity for it.
+    """
+    return [
+        SignedPolicyPublic.model_validate(signed.to_wire())
+        for signed in policies.of_station(session, station)
+    ]

@@ -1,0 +1,221 @@
+"""``perron request ...`` and ``perron study ...``: the study route from the command line.
+
+Connection: ``--hub`` (or ``PERRON_HUB_URL``) and ``--token`` (or ``PERRON_TOKEN``,
+a user token from ``POST /api/auth/token``). Private keys stay in ``--keys``.
+
+Example::
+
+    perron request example > request.json          # edit it
+    perron request submit request.json --study lung-survival
+    perron request decide REQ umc-north dpia go --attach dpia-final.md
+    perron request sign-policy REQ umc-north --role privacy_officer --keys ~/.perron/keys
+    perron study register --hub http://127.0.0.1:8700
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+request_app = typer.Typer(help="Data requests and the study route (per holder).")
+study_app = typer.Typer(help="Studies: the public register.")
+
+Hub = Annotated[str, typer.Option("--hub", envvar="PERRON_HUB_URL", help="The hub's URL.")]
+Token = Annotated[
+    str, typer.Option("--token", envvar="PERRON_TOKEN", help="Your user token (pu_...).")
+]
+RequestId = Annotated[str, typer.Argument(help="The request's id.")]
+Holder = Annotated[str, typer.Argument(help="The holder organisation's name.")]
+DEFAULT_HUB = "http://127.0.0.1:8700"
+
+
+def _echo(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, sort_keys=True))
+
+
+@contextmanager
+def _desk(hub: str, token: str) -> Iterator[Any]:
+    from perron.client.governance import Governance  # noqa: PLC0415 - keep --help fast
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+
+    if not token:
+        raise typer.BadParameter("give --token or set PERRON_TOKEN (a user token).")
+    with Governance.with_token(hub, token) as desk:
+        try:
+            yield desk
+        except PerronError as error:
+            typer.echo(f"{type(error).__name__}: {error}", err=True)
+            raise typer.Exit(1) from None
+
+
+@request_app.command("example")
+def example() -> None:
+    """Print a complete example request (JSON) to start from."""
+    from perron.governance.request import EXAMPLE  # noqa: PLC0415
+
+    _echo(EXAMPLE)
+
+
+@request_app.command("submit")
+def submit(
+    file: Annotated[Path, typer.Argument(help="The request as JSON.")],
+    study: Annotated[str, typer.Option(help="The study's name at the hub.")],
+    hub: Hub = DEFAULT_HUB,
+    token: Token = "",
+) -> None:
+    """Send one data request to every holder it names."""
+    raw = json.loads(file.read_text())
+    with _desk(hub, token) as desk:
+        typer.echo(desk.submit(study, raw))
+
+
+@request_app.command("list")
+def list_requests(hub: Hub = DEFAULT_HUB, token: Token = "") -> None:
+    """The requests you may see."""
+    with _desk(hub, token) as desk:
+        _echo(desk.requests())
+
+
+@request_app.command("show")
+def show(request_id: RequestId, hub: Hub = DEFAULT_HUB, token: Token = "") -> None:
+    """A request and its tracks (a holder sees only its own part)."""
+    with _desk(hub, token) as desk:
+        _echo(desk.show(request_id))
+
+
+@request_app.command("decide")
+def decide(
+    request_id: RequestId,
+    holder: Holder,
+    step: Annotated[str, typer.Argument(help="The step, e.g. dpia.")],
+    outcome: Annotated[str, typer.Argument(help="go or no_go.")],
+    comment: Annotated[str, typer.Option(help="Why.")] = "",
+    attach: Annotated[
+        list[Path] | None, typer.Option(help="A document to attach (repeatable).")
+    ] = None,
+    hub: Hub = DEFAULT_HUB,
+    token: Token = "",
+) -> None:
+    """Record your go / no-go on the holder's current step."""
+    with _desk(hub, token) as desk:
+        hashes = [desk.attach(request_id, path.name, path.read_text()) for path in attach or []]
+        _echo(desk.decide(request_id, holder, step, outcome, comment=comment, attachments=hashes))
+
+
+@request_app.command("send-back")
+def send_back(
+    request_id: RequestId,
+    holder: Holder,
+    to: Annotated[str, typer.Argument(help="The earlier step to go back to.")],
+    comment: Annotated[str, typer.Option(help="Why.")] = "",
+    hub: Hub = DEFAULT_HUB,
+    token: Token = "",
+) -> None:
+    """Send the holder's track back to an earlier step."""
+    with _desk(hub, token) as desk:
+        _echo(desk.send_back(request_id, holder, to, comment=comment))
+
+
+@request_app.command("draft")
+def draft(
+    request_id: RequestId,
+    kind: Annotated[str, typer.Argument(help="dpia, privacy-matrix or term-sheet.")],
+    holder: Annotated[str, typer.Option(help="Only this holder's part.")] = "",
+    format: Annotated[str, typer.Option(help="md or html.")] = "md",
+    out: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
+    hub: Hub = DEFAULT_HUB,
+    token: Token = "",
+) -> None:
+    """A generated draft to edit and attach."""
+    with _desk(hub, token) as desk:
+        text = desk.draft(request_id, kind, holder=holder or None, format=format)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text)
+        typer.echo(f"wrote {out}")
+
+
+@request_app.command("keys")
+def keys(
+    keys_dir: Annotated[Path, typer.Option("--keys", help="Folder for your private keys.")],
+    hub: Hub = DEFAULT_HUB,
+    token: Token = "",
+) -> None:
+    """Create your key pair (if absent) and publish its public half at the hub."""
+    from perron.crypto.keys import KeyPair  # noqa: PLC0415
+    from perron.protocol.errors import InputError  # noqa: PLC0415
+
+    try:
+        pair = KeyPair.load(keys_dir)
+    except InputError:  # none yet: make them (save refuses to overwrite a half pair)
+        pair = KeyPair.generate()
+        pair.save(keys_dir)
+    with _desk(hub, token) as desk:
+        desk.register_keys(pair)
+    typer.echo(f"verify key {pair.public().verify_key}")
+
+
+@request_app.command("policy")
+def policy(
+    request_id: RequestId,
+    holder: Holder,
+    odrl: Annotated[bool, typer.Option("--odrl", help="As ODRL 2.2 JSON-LD.")] = False,
+    hub: Hub = DEFAULT_HUB,
+    token: Token = "",
+) -> None:
+    """The policy of an approved track (JSON, or ODRL with --odrl)."""
+    with _desk(hub, token) as desk:
+        signed = desk.policy(request_id, holder)
+    if odrl:
+        from perron.governance.odrl import to_odrl  # noqa: PLC0415
+
+        _echo(to_odrl(signed.policy))
+    else:
+        _echo(signed.to_wire())
+
+
+@request_app.command("sign-policy")
+def sign_policy(
+    request_id: RequestId,
+    holder: Holder,
+    role: Annotated[str, typer.Option(help="The role you sign as.")],
+    keys_dir: Annotated[Path, typer.Option("--keys", help="Folder with your private keys.")],
+    hub: Hub = DEFAULT_HUB,
+    token: Token = "",
+) -> None:
+    """Sign the holder's policy locally and send the signature."""
+    from perron.crypto.keys import KeyPair  # noqa: PLC0415
+
+    with _desk(hub, token) as desk:
+        signed = desk.sign_policy(request_id, holder, role, KeyPair.load(keys_dir))
+    typer.echo(f"signed by {sorted(s.role.value for s in signed.signatures)}")
+
+
+@request_app.command("results")
+def results(
+    request_id: RequestId,
+    summary: Annotated[str, typer.Option(help="The results in a few lines.")],
+    publication: Annotated[
+        list[str] | None, typer.Option(help="A publication (repeatable).")
+    ] = None,
+    hub: Hub = DEFAULT_HUB,
+    token: Token = "",
+) -> None:
+    """Report results for the public register."""
+    with _desk(hub, token) as desk:
+        desk.report_results(request_id, summary, publication or [])
+    typer.echo("reported.")
+
+
+@study_app.command("register")
+def register(hub: Hub = DEFAULT_HUB) -> None:
+    """The hub's public study register (no login)."""
+    from perron.client.governance import register as fetch  # noqa: PLC0415
+
+    _echo(fetch(hub))
