@@ -19,6 +19,7 @@ from perron.governance.policy import (
     StudyPolicy,
     check_task,
     policy_from_request,
+    requested_epsilon,
     verify_policy,
 )
 from perron.governance.request import DataRequest
@@ -379,3 +380,28 @@ def test_a_bound_the_station_cannot_read_refuses_the_task(policy):
 
     with pytest.raises(OutsidePolicy, match=r"^policy rule 'parameter'.*does not understand"):
         _task(future, params={"step": 7})
+
+
+@pytest.mark.parametrize(
+    ("budget", "spent", "epsilon", "refused"),
+    [
+        (None, 0.0, 0.1, True),  # no budget granted: no noisy output at all
+        (1.0, 0.0, 1.0, False),  # exactly the budget
+        (1.0, 0.5, 0.6, True),  # would exceed it
+        (1.0, 0.9, 0.0, False),  # an exact task spends nothing
+    ],
+)
+def test_check_task_enforces_the_privacy_budget(policy, budget, spent, epsilon, refused):
+    granted = dataclasses.replace(policy, budget=None if budget is None else Budget(budget))
+    params = {"epsilon": epsilon} if epsilon else {}
+    if refused:
+        with pytest.raises(OutsidePolicy, match="policy rule 'budget'"):
+            _task(granted, algorithm="summary", params=params, epsilon_spent=spent)
+    else:
+        _task(granted, algorithm="summary", params=params, epsilon_spent=spent)
+
+
+@pytest.mark.parametrize("epsilon", [-1.0, 0.0, float("nan"), float("inf"), True, "0.1"])
+def test_an_epsilon_that_is_not_a_positive_finite_number_is_refused(epsilon):
+    with pytest.raises(OutsidePolicy, match="policy rule 'budget'"):
+        requested_epsilon({"epsilon": epsilon})

@@ -12,10 +12,11 @@ import pytest
 
 from perron.crypto.audit import verify_audit_log
 from perron.crypto.keys import KeyPair
-from perron.governance.policy import SignedPolicy
+from perron.governance.policy import Budget, SignedPolicy
 from perron.governance.roles import Role
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import InputError, error_from_wire
+from perron.protocol.messages import Partial
 from perron.station.governance import policy_rule, tightened_by_policy
 from tests.station.support import (
     COLUMNS,
@@ -325,3 +326,34 @@ def test_policy_rule_reads_the_rule_from_a_wire_error():
     )
     assert policy_rule({"kind": "UnknownColumn", "message": "policy rule 'x'"}) is None
     assert policy_rule(None) is None
+
+
+def test_the_privacy_budget_ledger_refuses_a_task_that_would_exceed_it(
+    station, signers, researcher
+):
+    policy = study_policy(budget=Budget(epsilon=1.0))
+    runner = station([signers.sign(policy)])
+
+    def noisy(epsilon: float) -> Partial:
+        run = make_run(researcher, "summary", {"columns": ["age"], "epsilon": epsilon})
+        return answer(runner, researcher, run)
+
+    assert noisy(0.6).error is None
+    assert noisy(0.3).error is None
+    refused = noisy(0.2)  # 0.9 spent: 0.2 more would exceed 1.0
+    exact = answer(runner, researcher, make_run(researcher))  # no noise: spends nothing
+
+    assert "policy rule 'budget'" in str((refused.error or {})["message"])
+    assert exact.error is None
+    assert runner.counter.spent(policy.policy_id) == pytest.approx(0.9)
+    rules = [entry["rule"] for entry in audit_entries(runner.config.audit_log)]
+    assert rules == [None, None, "budget", None]
+
+
+def test_a_noisy_task_is_refused_when_the_policy_grants_no_budget(station, signers, researcher):
+    runner = station([signers.sign(study_policy())])
+    run = make_run(researcher, "summary", {"columns": ["age"], "epsilon": 0.1})
+
+    refused = answer(runner, researcher, run)
+
+    assert "policy rule 'budget'" in str((refused.error or {})["message"])

@@ -281,14 +281,19 @@ def check_task(
     dataset: str,
     now: datetime,
     tasks_used: int,
+    epsilon_spent: float = 0.0,
 ) -> None:
     """Refuse a task outside ``policy`` (the columns are enforced through the data seam).
+
+    A task that releases noisy (differentially private) output names the privacy
+    loss it spends in ``params["epsilon"]``; ``epsilon_spent`` is what the study has
+    spent at this holder so far (the station's ledger).
 
     Raises
     ------
     OutsidePolicy
-        Naming the rule: ``period``, ``max_tasks``, ``algorithm``, ``parameter`` or
-        ``dataset``.
+        Naming the rule: ``period``, ``max_tasks``, ``algorithm``, ``parameter``,
+        ``budget`` or ``dataset``.
     """
     study = policy.study
     if now < policy.valid_from or now >= policy.valid_until:
@@ -309,7 +314,54 @@ def check_task(
     for param, bound in policy.algorithms[algorithm].items():
         if param in params:
             _check_bound(study, algorithm, param, params[param], bound)
+    check_budget(policy, requested_epsilon(params), epsilon_spent)
     policy.columns_of(dataset)
+
+
+def requested_epsilon(params: Mapping[str, Any]) -> float:
+    """The privacy loss a task asks to spend (0 for an exact, noise-free task).
+
+    Raises
+    ------
+    OutsidePolicy
+        ``epsilon`` is not a positive finite number.
+
+    Examples
+    --------
+    >>> requested_epsilon({"columns": ["age"]}), requested_epsilon({"epsilon": 0.5})
+    (0.0, 0.5)
+    """
+    value = params.get("epsilon", 0.0)
+    if value == 0.0 and "epsilon" not in params:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise OutsidePolicy(
+            f"policy rule 'budget': epsilon = {value!r} is not a positive, finite privacy loss."
+        )
+    return float(value)
+
+
+def check_budget(policy: StudyPolicy, epsilon: float, spent: float) -> None:
+    """Refuse a task whose privacy loss would exceed the study's budget at this holder.
+
+    Raises
+    ------
+    OutsidePolicy
+        Rule ``budget``: the policy grants no budget, or it would be exceeded.
+    """
+    if epsilon == 0.0:
+        return
+    if policy.budget is None:
+        raise OutsidePolicy(
+            f"policy rule 'budget': the policy of study {policy.study!r} grants no privacy "
+            "budget, so no noisy (differentially private) output may be released."
+        )
+    if spent + epsilon > policy.budget.epsilon * (1 + 1e-12):
+        raise OutsidePolicy(
+            f"policy rule 'budget': study {policy.study!r} has {policy.budget.epsilon:g} "
+            f"epsilon at this holder and has spent {spent:g}; a task asking {epsilon:g} "
+            "would exceed it. Ask for an amended policy."
+        )
 
 
 def _check_bound(

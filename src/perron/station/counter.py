@@ -36,7 +36,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS policy_tasks (
     task_id    TEXT PRIMARY KEY,
     policy_id  TEXT NOT NULL,
-    counted_at REAL NOT NULL
+    counted_at REAL NOT NULL,
+    epsilon    REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS policy_tasks_policy ON policy_tasks (policy_id);
 """
@@ -80,28 +81,51 @@ class TaskCounter:
             ).fetchone()
         return int(count)
 
-    def claim(self, policy_id: str, task_id: str, limit: int) -> bool:
-        """Count ``task_id`` under ``policy_id`` if fewer than ``limit`` tasks are counted.
+    def spent(self, policy_id: str) -> float:
+        """The privacy loss (epsilon) spent under ``policy_id``: the budget ledger."""
+        with self._lock:
+            (total,) = self._db.execute(
+                "SELECT COALESCE(SUM(epsilon), 0) FROM policy_tasks WHERE policy_id = ?",
+                (policy_id,),
+            ).fetchone()
+        return float(total)
+
+    def claim(
+        self,
+        policy_id: str,
+        task_id: str,
+        limit: int,
+        epsilon: float = 0.0,
+        budget: float | None = None,
+    ) -> bool:
+        """Count ``task_id`` (spending ``epsilon``) if the task and budget limits allow.
+
+        Both limits are checked and the task recorded in one transaction, so two
+        tasks at once cannot both take the last place or the last of the budget.
 
         Returns
         -------
         bool
             True if the task is counted (now, or already before); False if the
-            policy's tasks are used up.
+            policy's tasks or its privacy budget are used up.
         """
         with self._lock, transaction(self._db):
             if self._db.execute(
                 "SELECT 1 FROM policy_tasks WHERE task_id = ?", (task_id,)
             ).fetchone():
                 return True
-            (count,) = self._db.execute(
-                "SELECT COUNT(*) FROM policy_tasks WHERE policy_id = ?", (policy_id,)
+            (count, spent) = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(epsilon), 0) FROM policy_tasks WHERE policy_id = ?",
+                (policy_id,),
             ).fetchone()
             if count >= limit:
                 return False
+            if epsilon and (budget is None or spent + epsilon > budget * (1 + 1e-12)):
+                return False
             self._db.execute(
-                "INSERT INTO policy_tasks (task_id, policy_id, counted_at) VALUES (?, ?, ?)",
-                (task_id, policy_id, time.time()),
+                "INSERT INTO policy_tasks (task_id, policy_id, counted_at, epsilon) "
+                "VALUES (?, ?, ?, ?)",
+                (task_id, policy_id, time.time(), epsilon),
             )
             return True
 

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from perron.data.source import DataSource
-from perron.governance.policy import StudyPolicy, check_task
+from perron.governance.policy import StudyPolicy, check_task, requested_epsilon
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import (
     InputError,
@@ -211,19 +211,22 @@ class Governor:
                     dataset=dataset,
                     now=at,
                     tasks_used=self.counter.used(policy.policy_id),
+                    epsilon_spent=self.counter.spent(policy.policy_id),
                 )
                 columns = policy.columns_of(dataset)
                 disclosure = tightened_by_policy(self.holder_disclosure, policy.disclosure)
             granted = None if policy is None else policy.granted_at
             excluded = self.objections.excluded(granted, apply, at=at)
             source = self.view.source(columns, excluded, study=study)
+            epsilon = 0.0 if policy is None else requested_epsilon(task.params)
+            budget = None if policy is None or policy.budget is None else policy.budget.epsilon
             if policy is not None and not self.counter.claim(
-                policy.policy_id, task_id, policy.max_tasks
+                policy.policy_id, task_id, policy.max_tasks, epsilon, budget
             ):
                 raise OutsidePolicy(
-                    f"policy rule 'max_tasks': study {study!r} has used all "
-                    f"{policy.max_tasks} tasks its policy allows at this holder; ask for an "
-                    "amended policy."
+                    f"policy rule 'max_tasks' or 'budget': study {study!r} has used all "
+                    f"{policy.max_tasks} tasks or its privacy budget at this holder (another "
+                    "task took the last of it just now); ask for an amended policy."
                 )
         except PerronError as error:
             return Admission(at, dataset, policy, refusal=error, apply_to_earlier=apply)
