@@ -1,0 +1,1 @@
+"""Tests of record linkage: pseudonyms, PSI, Bloom-filter linkage."""
