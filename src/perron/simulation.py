@@ -13,7 +13,8 @@ import pandas as pd
 
 from perron.client.grid import InMemoryGrid
 from perron.client.session import Session
-from perron.data.frame import FrameSource
+from perron.data.frame import FrameSource, load_table
+from perron.data.linkage import split_link_column
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import InputError
 from perron.station.node import Station
@@ -25,6 +26,7 @@ def simulate(
     datasets: Mapping[str, Dataset],
     *,
     disclosure: DisclosurePolicy | Mapping[str, DisclosurePolicy] | None = None,
+    link_column: str | None = None,
 ) -> Session:
     """Start a simulated study: one station per dataset, all in this process.
 
@@ -35,6 +37,10 @@ def simulate(
     disclosure
         The holders' disclosure settings: one policy for every station, or one per
         station name (stations not named get the defaults).
+    link_column
+        The column of study pseudonyms that links a person's records across
+        stations; it is hidden from every analysis and seen only by the linkage
+        protocols (:meth:`Session.overlap`).
 
     Examples
     --------
@@ -47,17 +53,18 @@ def simulate(
     if not datasets:
         raise InputError("simulate needs at least one dataset (station name -> data).")
     policies = _policies(datasets, disclosure)
-    stations = {
-        name: Station(name, _source(name, data), policies[name]) for name, data in datasets.items()
-    }
+    stations = {}
+    for name, data in datasets.items():
+        frame, links = split_link_column(_frame(name, data), link_column)
+        stations[name] = Station(name, FrameSource(frame), policies[name], linkage=links)
     return Session(InMemoryGrid({name: station.handle for name, station in stations.items()}))
 
 
-def _source(name: str, data: Dataset) -> FrameSource:
+def _frame(name: str, data: Dataset) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
-        return FrameSource(data)
+        return data
     if isinstance(data, str | Path):
-        return FrameSource.from_path(data)
+        return load_table(data)
     raise InputError(
         f"dataset of station {name!r} is a {type(data).__name__}; pass a pandas DataFrame "
         "or the path of a .csv or .parquet file."

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Generic, TypeVar
 
+from perron.algorithms.memory import SessionMemory
+from perron.data.linkage import LinkKeys
 from perron.data.source import DataSource
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import ConvergenceFailed, error_from_wire
@@ -47,10 +49,16 @@ class DisclosureContract:
 
 @dataclass(frozen=True)
 class StationContext:
-    """What a station step knows besides its data: who it is and its effective policy."""
+    """What a station step knows besides its data: who it is and its effective policy.
+
+    ``memory`` keeps secrets of multi-round protocols at the station; ``linkage``
+    gives linkage protocols the station's link keys (``None`` when it has none).
+    """
 
     station: str
     policy: DisclosurePolicy
+    memory: SessionMemory = field(default_factory=SessionMemory)
+    linkage: LinkKeys | None = None
 
 
 @dataclass(frozen=True)

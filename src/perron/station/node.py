@@ -19,7 +19,9 @@ import logging
 from collections.abc import Collection, Mapping
 
 from perron.algorithms.base import StationContext
+from perron.algorithms.memory import SessionMemory
 from perron.algorithms.registry import INSTALLED, AlgorithmClass
+from perron.data.linkage import LinkKeys
 from perron.data.source import DataSource
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import (
@@ -57,12 +59,16 @@ class Station:
         policy: DisclosurePolicy | None = None,
         allowed: Collection[str] | None = None,
         installed: Mapping[str, AlgorithmClass] = INSTALLED,
+        linkage: LinkKeys | None = None,
     ) -> None:
         self.name = name
         self.source = source
         self.policy = policy or DisclosurePolicy()
         self.allowed = frozenset(installed if allowed is None else allowed)
         self.installed = installed
+        self.linkage = linkage
+        #: Secrets of multi-round protocols (PSI), kept in this process only.
+        self.memory = SessionMemory()
 
     def handle(
         self,
@@ -88,7 +94,8 @@ class Station:
             base = self.policy if disclosure is None else disclosure
             policy = base.tightened(task.disclosure)
             data = self.source if source is None else source
-            output = algorithm.station_step(data, task.params, StationContext(self.name, policy))
+            context = StationContext(self.name, policy, self.memory, self.linkage)
+            output = algorithm.station_step(data, task.params, context)
             undeclared = set(output.payload) - set(algorithm.contract.releases)
             if undeclared:
                 raise PolicyViolation(
