@@ -178,3 +178,19 @@ def test_a_restarted_station_retires_its_old_long_poll(slow_poll_world: World, m
     delivery = world.next("sa")
     assert delivery.status_code == 200
     assert delivery.json()["task_id"] == task_id
+
+
+def test_an_answer_with_next_wait_returns_the_stations_next_run(world: World):
+    first = world.task("ada", "lung", ["sa"])
+    second = world.task("ada", "lung", ["sa"])
+    run = world.next("sa").json()
+    assert run["task_id"] == first
+
+    chained = world.answer("sa", run["run_id"], {"n": 1}, "ada", next_wait=5.0)
+
+    assert chained.status_code == 200
+    assert chained.json()["task_id"] == second
+    assert world.read("ada", first).json()["status"] == "done"
+    last = world.answer("sa", chained.json()["run_id"], {"n": 2}, "ada", next_wait=0.2)
+    assert last.status_code == 204  # stored; nothing more within the wait
+    assert world.read("ada", second).json()["status"] == "done"

@@ -232,13 +232,19 @@ class World:
         return answer
 
     def answer(
-        self, station: str, run_id: int, partial: dict[str, Any], requester: str
+        self,
+        station: str,
+        run_id: int,
+        partial: dict[str, Any],
+        requester: str,
+        next_wait: float | None = None,
     ) -> httpx.Response:
         """Seal ``partial`` for ``requester`` as ``station`` and post it."""
         sealed = seal(partial, self.users[requester].keys.public(), self.stations[station].keys)
         answer: httpx.Response = self.client.post(
             f"/api/station/runs/{run_id}",
             json={"status": "done", "payload": sealed},
+            params={} if next_wait is None else {"next_wait": next_wait},
             headers=self.stations[station].headers,
         )
         return answer

@@ -160,15 +160,23 @@ class StationRunner:
                 backoff = min(backoff * 2, _MAX_BACKOFF)
 
     def poll_once(self, wait: float) -> bool:
-        """Wait up to ``wait`` seconds for one run and answer it; True if there was one."""
+        """Wait up to ``wait`` seconds for a run and answer it, and every run that follows
+        at once (each answer's request waits for the next run); True if there was one."""
         response = self.client.get("/api/station/next", params={"wait": wait})
         check(response)
         if response.status_code == 204:
             return False
-        run: dict[str, Any] = response.json()
-        status, sealed = self.answer(run)
-        answer = {"status": status, "payload": sealed}
-        check(self.client.post(f"/api/station/runs/{run['run_id']}", json=answer))
+        run: dict[str, Any] | None = response.json()
+        while run is not None:
+            # The answer's request also long-polls for the next run: one request per run.
+            status, sealed = self.answer(run)
+            reply = self.client.post(
+                f"/api/station/runs/{run['run_id']}",
+                json={"status": status, "payload": sealed},
+                params={"next_wait": wait},
+            )
+            check(reply)
+            run = reply.json() if reply.status_code == 200 else None
         return True
 
     def answer(self, run: dict[str, Any]) -> tuple[str, str]:

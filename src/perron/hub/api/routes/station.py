@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from sqlalchemy.orm import Session
 
-from perron.hub.api.deps import CurrentPrincipal, CurrentStation, HubDep, SessionDep, TokenDep
+from perron.hub.api.deps import CurrentPrincipal, CurrentStation, Hub, HubDep, SessionDep, TokenDep
 from perron.hub.api.errors import ERROR_RESPONSES
 from perron.hub.api.schemas import DeliveryPublic, KeysIn, RunResult, SignedPolicyPublic
 from perron.hub.notify import poll_until, station_key, task_key
@@ -52,6 +52,10 @@ def put_station_keys(
 )
 async def next_run(hub: HubDep, token: TokenDep, wait: Wait = 0.0) -> DeliveryPublic | Response:
     """Claim the next run for this station, waiting up to ``wait`` seconds for one."""
+    return await _next_delivery(hub, token, wait)
+
+
+async def _next_delivery(hub: Hub, token: str, wait: float) -> DeliveryPublic | Response:
     key = await hub.station_channel(token)
     epoch = hub.notifier.epoch(key)
 
@@ -72,9 +76,34 @@ async def next_run(hub: HubDep, token: TokenDep, wait: Wait = 0.0) -> DeliveryPu
     return DeliveryPublic.model_validate(delivery, from_attributes=True)
 
 
-@router.post("/runs/{run_id}", status_code=204)
-async def post_result(run_id: RunId, result: RunResult, hub: HubDep, token: TokenDep) -> None:
-    """Store the station's sealed answer to one of its runs (idempotent)."""
+NextWait = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        allow_inf_nan=False,
+        description="If given, wait up to this many seconds for the station's next run "
+        "and return it (200), or 204: one request both answers and long-polls.",
+    ),
+]
+
+
+@router.post(
+    "/runs/{run_id}",
+    response_model=DeliveryPublic,
+    responses={204: {"description": "Stored; no next run asked for, or none within the wait."}},
+)
+async def post_result(
+    run_id: RunId,
+    result: RunResult,
+    hub: HubDep,
+    token: TokenDep,
+    next_wait: NextWait = None,
+) -> DeliveryPublic | Response:
+    """Store the station's sealed answer to one of its runs (idempotent).
+
+    With ``next_wait`` the same request then waits for the station's next run, so a
+    busy station needs one request per run instead of two.
+    """
 
     def store(session: Session, caller: Caller) -> str | None:
         return runs.finish_run(
@@ -85,6 +114,9 @@ async def post_result(run_id: RunId, result: RunResult, hub: HubDep, token: Toke
     finished = await hub.run(token, store)
     if finished is not None:
         hub.notifier.notify(task_key(finished))
+    if next_wait is None:
+        return Response(status_code=204)
+    return await _next_delivery(hub, token, next_wait)
 
 
 @router.get("/policies")
