@@ -10,6 +10,7 @@ from rich.console import Console
 
 from perron.client.cli import request_app, study_app
 from perron.hub.cli import app as hub_app
+from perron.linkage.cli import app as pseudonymise_app
 from perron.station.cli import app as station_app
 
 app = typer.Typer(help="Perron: federated analysis where the data stays at the station.")
@@ -17,6 +18,7 @@ app.add_typer(hub_app, name="hub")
 app.add_typer(station_app, name="station")
 app.add_typer(request_app, name="request")
 app.add_typer(study_app, name="study")
+app.add_typer(pseudonymise_app, name="pseudonymise")
 
 
 @app.callback()
