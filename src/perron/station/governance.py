@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from perron.data.linkage import LinkKeys
 from perron.data.source import DataSource
 from perron.governance.policy import StudyPolicy, check_task, requested_epsilon
 from perron.privacy.policy import DisclosurePolicy
@@ -120,6 +121,8 @@ class Admission:
     disclosure: DisclosurePolicy | None = None
     #: People in the dataset left out because of their objection.
     excluded: int = 0
+    #: The link keys a linkage protocol may use (objectors left out), if any.
+    linkage: LinkKeys | None = None
     apply_to_earlier: bool = False
 
     @property
@@ -218,6 +221,7 @@ class Governor:
             granted = None if policy is None else policy.granted_at
             excluded = self.objections.excluded(granted, apply, at=at)
             source = self.view.source(columns, excluded, study=study)
+            linkage = self.view.linkage(columns, excluded)
             epsilon = 0.0 if policy is None else requested_epsilon(task.params)
             budget = None if policy is None or policy.budget is None else policy.budget.epsilon
             if policy is not None and not self.counter.claim(
@@ -238,6 +242,7 @@ class Governor:
             disclosure=disclosure,
             excluded=len(excluded & self.view.ids),
             apply_to_earlier=apply,
+            linkage=linkage,
         )
 
     def settle(self, admission: Admission, task_id: str, partial: Partial) -> None:

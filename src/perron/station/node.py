@@ -76,6 +76,7 @@ class Station:
         *,
         source: DataSource | None = None,
         disclosure: DisclosurePolicy | None = None,
+        linkage: LinkKeys | None = None,
     ) -> Partial:
         """Run one task and return what may be released.
 
@@ -88,13 +89,16 @@ class Station:
         disclosure
             The disclosure settings this task starts from (default: the holder's);
             the request may only tighten them.
+        linkage
+            The link keys this task may use (default: the station's).
         """
         try:
             algorithm = self._algorithm(task.algorithm)
             base = self.policy if disclosure is None else disclosure
             policy = base.tightened(task.disclosure)
             data = self.source if source is None else source
-            context = StationContext(self.name, policy, self.memory, self.linkage)
+            links = self.linkage if linkage is None else linkage
+            context = StationContext(self.name, policy, self.memory, links)
             output = algorithm.station_step(data, task.params, context)
             undeclared = set(output.payload) - set(algorithm.contract.releases)
             if undeclared:

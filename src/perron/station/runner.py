@@ -202,7 +202,10 @@ class StationRunner:
                 partial = Partial(self.config.name, None, error=error_to_wire(admission.refusal))
             else:
                 partial = self.station.handle(
-                    task, source=admission.source, disclosure=admission.disclosure
+                    task,
+                    source=admission.source,
+                    disclosure=admission.disclosure,
+                    linkage=admission.linkage,
                 )
                 self.governor.settle(admission, body["task_id"], partial)
             outcome = "released" if partial.error is None else "refused"

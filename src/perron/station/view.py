@@ -48,6 +48,7 @@ import pandas as pd
 from perron.data.design import Design, Level
 from perron.data.families import Family
 from perron.data.frame import FrameSource, load_table
+from perron.data.linkage import FrameLinkKeys
 from perron.data.source import ColumnKind, DataSource, IrlsSums, Moments
 from perron.data.survival import CoxSums, EventTable, SurvivalSpec, TimeMap
 from perron.protocol.errors import DataSourceError, OutsidePolicy, PolicyViolation
@@ -151,6 +152,17 @@ class DatasetView:
         else:
             self._sources.move_to_end(key)
         return RestrictedSource(inner, permitted, hidden, dataset=self.name, study=study)
+
+    def linkage(
+        self, columns: Collection[str] | None, excluded: frozenset[str]
+    ) -> FrameLinkKeys | None:
+        """The link keys (the id column) for linkage protocols, without the excluded
+        people, over the permitted columns; ``None`` when the dataset has no id column."""
+        if self.id_column is None:
+            return None
+        permitted = None if columns is None else tuple(sorted({*columns, self.id_column}))
+        frame = self._cut(permitted, frozenset(), excluded)
+        return FrameLinkKeys(frame, self.id_column)
 
     def _cut(
         self, permitted: tuple[str, ...] | None, hidden: frozenset[str], excluded: frozenset[str]
