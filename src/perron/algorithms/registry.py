@@ -13,6 +13,7 @@ from perron.algorithms.glm import GLM
 from perron.algorithms.histogram import Histogram
 from perron.algorithms.kaplan_meier import KaplanMeier
 from perron.algorithms.logrank import Logrank
+from perron.algorithms.overlap import Overlap
 from perron.algorithms.quantile import Quantile
 from perron.algorithms.summary import Summary
 
@@ -21,6 +22,16 @@ AlgorithmClass = type[FederatedAlgorithm[Any, Any]]
 INSTALLED: Mapping[str, AlgorithmClass] = MappingProxyType(
     {
         cls.name: cls
-        for cls in (Summary, Quantile, Crosstab, Histogram, GLM, CoxPH, KaplanMeier, Logrank)
+        for cls in (
+            Summary,
+            Quantile,
+            Crosstab,
+            Histogram,
+            GLM,
+            CoxPH,
+            KaplanMeier,
+            Logrank,
+            Overlap,
+        )
     }
 )

@@ -219,3 +219,37 @@ def register(hub: Hub = DEFAULT_HUB) -> None:
     from perron.client.governance import register as fetch  # noqa: PLC0415
 
     _echo(fetch(hub))
+
+
+def overlap(
+    study: Annotated[str, typer.Option(help="The study at the hub.")],
+    column: Annotated[
+        list[str] | None, typer.Option(help="A variable to check on the linked set (repeatable).")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write the overlap figure here (PNG).")] = None,
+    hub: Hub = DEFAULT_HUB,
+    token: Token = "",
+) -> None:
+    """How many records the study's stations can link, before any paperwork.
+
+    Sizes, every pairwise and the all-way overlap, coverage per holder, and the linked
+    records missing each requested variable; counts pass each holder's rules.
+    """
+    from perron.client.connect import connect  # noqa: PLC0415
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+
+    if not token:
+        raise typer.BadParameter("give --token or set PERRON_TOKEN (a user token).")
+    try:
+        session = connect(hub, study=study, token=token, progress=False)
+        try:
+            report = session.overlap(column or [])
+        finally:
+            session.close()
+    except PerronError as error:
+        typer.echo(f"{type(error).__name__}: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(str(report))
+    if plot is not None:
+        report.plot(plot)
+        typer.echo(f"wrote {plot}")

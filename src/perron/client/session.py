@@ -25,6 +25,7 @@ from perron.algorithms.kaplan_meier import KaplanMeier
 from perron.algorithms.km_result import KaplanMeierResult
 from perron.algorithms.logrank import Logrank, LogrankResult
 from perron.algorithms.model_spec import ModelSpec
+from perron.algorithms.overlap import Overlap, OverlapReport
 from perron.algorithms.quantile import Quantile, QuantileResult
 from perron.algorithms.summary import COMBINED, Summary, SummaryResult
 from perron.protocol.errors import InputError
@@ -100,6 +101,17 @@ class Session:
     ) -> QuantileResult:
         """Pooled quantiles (numpy's ``inverted_cdf`` definition) by federated bisection."""
         return Quantile(column, probabilities).run(self._grid, disclosure)
+
+    def overlap(
+        self, columns: Sequence[str] = (), *, disclosure: Disclosure = None
+    ) -> OverlapReport:
+        """How many records the stations can link (PSI on their link keys), before a study.
+
+        Set sizes, every pairwise and the all-way overlap, coverage per holder and,
+        for ``columns``, the linked records missing each variable per station; counts
+        pass each holder's small-cells rule. See :mod:`perron.algorithms.overlap`.
+        """
+        return Overlap(self.stations, columns).run(self._grid, disclosure)
 
     def crosstab(self, row: str, col: str, *, disclosure: Disclosure = None) -> CrosstabResult:
         """Combined contingency table of two categorical columns, small cells suppressed."""
