@@ -21,6 +21,7 @@ $(VENV)/.dev: pyproject.toml constraints.txt | $(BIN)/python
 demo: $(VENV)/.demo
 	$(BIN)/perron demo --out out
 	$(BIN)/perron demo --route
+	$(BIN)/perron demo --linkage
 
 # pytest exits 5 when it ran no test; make treats that as a failure like any other.
 test: $(VENV)/.dev

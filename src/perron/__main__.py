@@ -41,9 +41,22 @@ def demo(
             "role's go/no-go, signed policies, analyses only within them.",
         ),
     ] = False,
+    linkage: Annotated[
+        bool,
+        typer.Option(
+            "--linkage",
+            help="Linkage before a study instead: BSN pseudonyms, the PSI overlap report "
+            "and Bloom-filter linkage on synthetic Dutch data.",
+        ),
+    ] = False,
 ) -> None:
     """A three-hospital study on the real lung cancer data: a hub and three station
     processes on localhost (or, with --simulate, all in this process)."""
+    if linkage:
+        from perron.linkage_demo import main as linkage_main  # noqa: PLC0415
+
+        linkage_main(Console(width=max(Console().width, 120)))
+        return
     if route:
         from perron.route_demo import main as route_main  # noqa: PLC0415
 

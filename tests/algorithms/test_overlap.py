@@ -56,6 +56,10 @@ def test_missingness_on_the_linked_set_equals_pandas_on_the_linked_rows():
 
     report = perron.simulate(frames, link_column="pid").overlap(["age", "bmi"])
 
+    keys = {name: set(frame["pid"]) for name, frame in frames.items()}
+    for a, b in combinations(keys, 2):  # the pairwise counts are there with variables too
+        assert report.pairwise[(a, b)] == len(keys[a] & keys[b])
+
     for name, frame in frames.items():
         rows = frame[frame["pid"].isin(linked)]
         for column in ("age", "bmi"):

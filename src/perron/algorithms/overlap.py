@@ -277,10 +277,16 @@ def _counts(
     outcome: Any, params: Payload, context: StationContext, data: DataSource
 ) -> StationOutput:
     station = context.station
-    pairs = [(a, b) for a, b in combinations(outcome.sizes, 2) if station in (a, b)]
+    # Intersection mode announces no pairwise overlaps (Session.overlap runs a
+    # cardinality session for them): never release a zero for an unknown count.
+    pairs = [
+        (a, b)
+        for a, b in combinations(outcome.sizes, 2)
+        if station in (a, b) and ((a, b) in outcome.pairwise or (b, a) in outcome.pairwise)
+    ]
     raw = np.array(
         [outcome.sizes[station], outcome.overlap]
-        + [outcome.pairwise.get((a, b), outcome.pairwise.get((b, a), 0)) for a, b in pairs],
+        + [outcome.pairwise.get((a, b), outcome.pairwise.get((b, a))) for a, b in pairs],
         dtype=np.int64,
     )
     released, decisions = release_counts(station, raw, context.policy, "overlap counts")

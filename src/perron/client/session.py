@@ -111,7 +111,15 @@ class Session:
         for ``columns``, the linked records missing each variable per station; counts
         pass each holder's small-cells rule. See :mod:`perron.algorithms.overlap`.
         """
-        return Overlap(self.stations, columns).run(self._grid, disclosure)
+        counts = Overlap(self.stations).run(self._grid, disclosure)
+        if not columns:
+            return counts
+        # Missing values need each station to know its linked records: a second PSI
+        # session in intersection mode, which announces no pairwise overlaps.
+        linked = Overlap(self.stations, columns).run(self._grid, disclosure)
+        return replace(
+            counts, missing=linked.missing, decisions=counts.decisions + linked.decisions
+        )
 
     def crosstab(self, row: str, col: str, *, disclosure: Disclosure = None) -> CrosstabResult:
         """Combined contingency table of two categorical columns, small cells suppressed."""
