@@ -29,7 +29,7 @@ import httpx
 import pandas as pd
 from sqlalchemy import select
 
-from perron.client.connect import connect
+from perron.client.connect import connect, hub_client, log_in
 from perron.client.session import Session
 from perron.crypto.keys import KeyPair
 from perron.hub import admin
@@ -236,12 +236,8 @@ class LocalNetwork:
 
     def _researcher_client(self) -> httpx.Client:
         """An authenticated client for the researcher (the caller closes it)."""
-        client = httpx.Client(base_url=self.url, timeout=10.0)
-        response = client.post(
-            "/api/auth/token", json={"username": RESEARCHER, "password": self.password}
-        )
-        response.raise_for_status()
-        client.headers["Authorization"] = f"Bearer {response.json()['token']}"
+        client = hub_client(self.url)
+        client.headers["Authorization"] = f"Bearer {log_in(client, RESEARCHER, self.password)}"
         return client
 
     def connect(self, **options: Any) -> Session:

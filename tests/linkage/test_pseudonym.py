@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import random
 import stat
 
@@ -103,7 +102,6 @@ def test_key_file_is_never_overwritten(tmp_path, ttp):
     assert path.read_bytes() == before
 
 
-@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 def test_a_key_file_readable_by_others_is_refused(tmp_path, ttp):
     path = ttp.save(tmp_path / "ttp.key")
     path.chmod(0o644)

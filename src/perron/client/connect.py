@@ -48,14 +48,26 @@ def connect(
     ...                          username="ana", password="...")  # doctest: +SKIP
     >>> session.glm("status ~ age + sex", family="binomial")       # doctest: +SKIP
     """
-    client = httpx.Client(
-        base_url=url.rstrip("/"), timeout=httpx.Timeout(40.0, connect=5.0), transport=transport()
-    )
+    client = hub_client(url)
     try:
         return _open(client, study, token, username, password, keys, timeout, progress)
     except BaseException:
         client.close()
         raise
+
+
+def hub_client(url: str) -> httpx.Client:
+    """An HTTP client for the hub at ``url`` (Nagle off; long-polls fit the timeout)."""
+    return httpx.Client(
+        base_url=url.rstrip("/"), timeout=httpx.Timeout(40.0, connect=5.0), transport=transport()
+    )
+
+
+def log_in(client: httpx.Client, username: str, password: str) -> str:
+    """A new user token for ``username`` (``AuthenticationFailed`` if the password is wrong)."""
+    response = client.post("/api/auth/token", json={"username": username, "password": password})
+    check(response)
+    return str(response.json()["token"])
 
 
 def _open(
@@ -71,9 +83,7 @@ def _open(
     if token is None:
         if username is None or password is None:
             raise InputError("connect needs token=... or username=... and password=....")
-        response = client.post("/api/auth/token", json={"username": username, "password": password})
-        check(response)
-        token = str(response.json()["token"])
+        token = log_in(client, username, password)
     client.headers["Authorization"] = f"Bearer {token}"
     me = client.get("/api/me")
     check(me)

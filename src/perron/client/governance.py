@@ -18,12 +18,13 @@ from typing import Any
 
 import httpx
 
+from perron.client.connect import hub_client, log_in
 from perron.crypto.keys import KeyPair
 from perron.governance.policy import SignedPolicy
 from perron.governance.request import DataRequest
 from perron.governance.roles import Role
 from perron.protocol.errors import InputError
-from perron.protocol.http import check, transport
+from perron.protocol.http import check
 
 
 class Governance:
@@ -35,20 +36,19 @@ class Governance:
     @classmethod
     def login(cls, url: str, username: str, password: str) -> Governance:
         """Log in with a username and password."""
-        client = _client(url)
-        response = client.post("/api/auth/token", json={"username": username, "password": password})
+        client = hub_client(url)
         try:
-            check(response)
+            token = log_in(client, username, password)
         except BaseException:
             client.close()
             raise
-        client.headers["Authorization"] = f"Bearer {response.json()['token']}"
+        client.headers["Authorization"] = f"Bearer {token}"
         return cls(client)
 
     @classmethod
     def with_token(cls, url: str, token: str) -> Governance:
         """Use an API token (``pu_...``)."""
-        client = _client(url)
+        client = hub_client(url)
         client.headers["Authorization"] = f"Bearer {token}"
         return cls(client)
 
@@ -159,16 +159,10 @@ class Governance:
 
 def register(url: str) -> list[dict[str, Any]]:
     """The hub's public study register (no login)."""
-    with _client(url) as client:
+    with hub_client(url) as client:
         response = client.get("/api/register")
         check(response)
         entries = response.json()
     if not isinstance(entries, list):
         raise InputError("the hub's register is not a list; is this a Perron hub?")
     return entries
-
-
-def _client(url: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=url.rstrip("/"), timeout=httpx.Timeout(30.0, connect=5.0), transport=transport()
-    )

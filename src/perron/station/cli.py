@@ -136,11 +136,10 @@ def _register(config: Path) -> ObjectionRegister:
     return ObjectionRegister(settings.objections_file)
 
 
-@objections_app.command("add")
-def objections_add(
-    ids: IdsArgument, config: ConfigOption = Path("station.toml"), at: AtOption = None
+def _change_objections(
+    ids: list[str], config: Path, at: str | None, withdraw: bool, done: str, unchanged: str
 ) -> None:
-    """Register objections: these people are left out of analyses from now on."""
+    """Add or withdraw objections, all ids checked before any is changed."""
     from perron.protocol.errors import PerronError  # noqa: PLC0415
     from perron.station.objections import check_patient_id  # noqa: PLC0415
 
@@ -148,11 +147,19 @@ def objections_add(
     try:
         checked = [check_patient_id(pid) for pid in ids]  # all or nothing
         with _register(config) as register:
+            change = register.remove if withdraw else register.add
             for pid in checked:
-                added = register.add(pid, moment)
-                typer.echo(f"{pid}: objection registered" if added else f"{pid}: objects already")
+                typer.echo(f"{pid}: {done}" if change(pid, moment) else f"{pid}: {unchanged}")
     except PerronError as error:
         raise _fail(error) from None
+
+
+@objections_app.command("add")
+def objections_add(
+    ids: IdsArgument, config: ConfigOption = Path("station.toml"), at: AtOption = None
+) -> None:
+    """Register objections: these people are left out of analyses from now on."""
+    _change_objections(ids, config, at, False, "objection registered", "objects already")
 
 
 @objections_app.command("remove")
@@ -160,18 +167,7 @@ def objections_remove(
     ids: IdsArgument, config: ConfigOption = Path("station.toml"), at: AtOption = None
 ) -> None:
     """Withdraw objections: these people count again (their history is kept)."""
-    from perron.protocol.errors import PerronError  # noqa: PLC0415
-    from perron.station.objections import check_patient_id  # noqa: PLC0415
-
-    moment = _moment(at)
-    try:
-        checked = [check_patient_id(pid) for pid in ids]  # all or nothing
-        with _register(config) as register:
-            for pid in checked:
-                removed = register.remove(pid, moment)
-                typer.echo(f"{pid}: objection withdrawn" if removed else f"{pid}: no objection")
-    except PerronError as error:
-        raise _fail(error) from None
+    _change_objections(ids, config, at, True, "objection withdrawn", "no objection")
 
 
 @objections_app.command("list")

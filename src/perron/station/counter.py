@@ -23,12 +23,9 @@ Examples
 
 from __future__ import annotations
 
-import threading
 import time
-from pathlib import Path
-from types import TracebackType
 
-from perron.station._sqlite import connect, transaction
+from perron.station._sqlite import Store, transaction
 
 __all__ = ["TaskCounter"]
 
@@ -43,7 +40,7 @@ CREATE INDEX IF NOT EXISTS policy_tasks_policy ON policy_tasks (policy_id);
 """
 
 
-class TaskCounter:
+class TaskCounter(Store):
     """The durable count of tasks run under each policy.
 
     Parameters
@@ -52,26 +49,7 @@ class TaskCounter:
         The SQLite file; it is created (with its table) if missing.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._db = connect(self.path, _SCHEMA)
-
-    def __enter__(self) -> TaskCounter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the database connection."""
-        with self._lock:
-            self._db.close()
+    SCHEMA = _SCHEMA
 
     def used(self, policy_id: str) -> int:
         """The number of tasks counted under ``policy_id``."""

@@ -36,15 +36,12 @@ Examples
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from types import TracebackType
 
 from perron.protocol.errors import InputError
-from perron.station._sqlite import connect, transaction
+from perron.station._sqlite import Store, transaction
 
 __all__ = ["Objection", "ObjectionRegister", "check_patient_id", "excludes"]
 
@@ -156,7 +153,7 @@ def _when(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-class ObjectionRegister:
+class ObjectionRegister(Store):
     """The holder's durable register of objections (opt-outs), with their history.
 
     Safe to share between threads (one lock around one connection); the CLI and a
@@ -168,26 +165,7 @@ class ObjectionRegister:
         The SQLite file; it is created (with its table) if missing.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
-        self._db = connect(self.path, _SCHEMA)
-
-    def __enter__(self) -> ObjectionRegister:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the database connection."""
-        with self._lock:
-            self._db.close()
+    SCHEMA = _SCHEMA
 
     def add(self, patient_id: str, at: datetime | None = None) -> bool:
         """Register an objection of ``patient_id`` made at ``at`` (default: now).
