@@ -106,7 +106,7 @@ def _outputs(n: int, seed: int) -> list[Any]:
 #: Linkage protocols exchange blinded sets between stations, as long as the sets:
 #: sealed for another station, unreadable by the coordinator. What they release to
 #: the researcher is counts; tests/algorithms/test_overlap.py checks that part.
-STATION_TO_STATION = {"overlap"}
+STATION_TO_STATION = {"overlap", "linked_crosstab"}
 
 
 def test_every_installed_algorithm_is_covered():

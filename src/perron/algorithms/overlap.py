@@ -48,10 +48,11 @@ from perron.algorithms.base import (
     StationContext,
     StationOutput,
 )
+from perron.algorithms.relay import inboxes, my_inbox, send_psi
 from perron.crypto.keys import KeyPair, PublicKeys
 from perron.data.source import DataSource
 from perron.linkage.psi import PsiParty
-from perron.linkage.psi_messages import open_message, seal_message
+from perron.linkage.psi_messages import open_message
 from perron.privacy.rules import MIN_CELL, release_counts
 from perron.protocol.errors import InputError
 from perron.protocol.messages import Decision
@@ -182,10 +183,7 @@ class Overlap(FederatedAlgorithm[_State, OverlapReport]):
             following = _State(state.session, state.parties, state.mode, keys, "start")
             return Next(_params(following), following)
         if state.stage in ("start", "relay"):
-            inbox: dict[str, list[dict[str, str]]] = {name: [] for name in state.parties}
-            for sender, payload in partials.items():
-                for message in payload.get("messages", ()):
-                    inbox[str(message["to"])].append({"from": sender, "sealed": message["sealed"]})
+            inbox = inboxes(partials, state.parties)
             if all(payload.get("done") for payload in partials.values()):
                 following = _State(state.session, state.parties, state.mode, state.keys, "report")
                 return Next({**_params(following), "columns": list(self.columns)}, following)
@@ -239,16 +237,16 @@ class Overlap(FederatedAlgorithm[_State, OverlapReport]):
                 mode=params["mode"],
             )
             memory["party"] = party
-            return _send(party.start(), peers, own, party.done)
+            return send_psi(party.start(), peers, own, party.done)
         party = memory["party"]
         peers = memory["peers"]
         if stage == "relay":
             outgoing = []
-            for item in params["inbox"].get(context.station, ()):
+            for item in my_inbox(params, context.station):
                 sender = str(item["from"])
                 message = open_message(str(item["sealed"]), own, peers[sender], sender)
                 outgoing += party.receive(message)
-            return _send(outgoing, peers, own, party.done)
+            return send_psi(outgoing, peers, own, party.done)
         outcome = party.outcome()
         context.memory.close(session)
         return _counts(outcome, params, context, data)
@@ -262,15 +260,6 @@ def _params(state: _State) -> dict[str, Any]:
         "mode": state.mode,
         "keys": {name: dict(k) for name, k in state.keys.items()},
     }
-
-
-def _send(
-    messages: Sequence[Any], peers: Mapping[str, PublicKeys], own: KeyPair, done: bool
-) -> StationOutput:
-    sealed = [
-        {"to": m.recipient, "sealed": seal_message(m, peers[m.recipient], own)} for m in messages
-    ]
-    return StationOutput({"messages": sealed, "done": done}, [])
 
 
 def _counts(

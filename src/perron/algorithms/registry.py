@@ -12,6 +12,7 @@ from perron.algorithms.crosstab import Crosstab
 from perron.algorithms.glm import GLM
 from perron.algorithms.histogram import Histogram
 from perron.algorithms.kaplan_meier import KaplanMeier
+from perron.algorithms.linked_crosstab import LinkedCrosstab
 from perron.algorithms.logrank import Logrank
 from perron.algorithms.overlap import Overlap
 from perron.algorithms.quantile import Quantile
@@ -32,6 +33,7 @@ INSTALLED: Mapping[str, AlgorithmClass] = MappingProxyType(
             KaplanMeier,
             Logrank,
             Overlap,
+            LinkedCrosstab,
         )
     }
 )

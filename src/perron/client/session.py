@@ -23,6 +23,7 @@ from perron.algorithms.glm_result import GLMResult
 from perron.algorithms.histogram import Histogram, HistogramResult
 from perron.algorithms.kaplan_meier import KaplanMeier
 from perron.algorithms.km_result import KaplanMeierResult
+from perron.algorithms.linked_crosstab import LinkedCrosstab, LinkedCrosstabResult
 from perron.algorithms.logrank import Logrank, LogrankResult
 from perron.algorithms.model_spec import ModelSpec
 from perron.algorithms.overlap import Overlap, OverlapReport
@@ -120,6 +121,25 @@ class Session:
         return replace(
             counts, missing=linked.missing, decisions=counts.decisions + linked.decisions
         )
+
+    def linked_crosstab(
+        self,
+        row: tuple[str, str],
+        col: tuple[str, str],
+        *,
+        helper: str,
+        disclosure: Disclosure = None,
+    ) -> LinkedCrosstabResult:
+        """Counts of a variable at one station against a variable at another, on the
+        records the two can link, without pooling.
+
+        ``row`` and ``col`` are ``(station, column)``; ``helper`` is a third station (or
+        a trusted third party's) that deals the secure product's randomness and
+        applies the strictest of the holders' disclosure rules. See
+        :mod:`perron.algorithms.linked_crosstab` for what each party learns.
+        """
+        algorithm = LinkedCrosstab(row, col, helper, self.stations)
+        return algorithm.run(self._grid, disclosure)
 
     def crosstab(self, row: str, col: str, *, disclosure: Disclosure = None) -> CrosstabResult:
         """Combined contingency table of two categorical columns, small cells suppressed."""

@@ -9,7 +9,7 @@ seam over the linked rows alone, so an analysis can describe the linked cohort.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 import pandas as pd
@@ -28,6 +28,14 @@ class LinkKeys(Protocol):
 
     def restricted(self, keys: Collection[str]) -> DataSource:
         """The data seam over the rows whose link key is in ``keys`` (keys hidden)."""
+        ...
+
+    def values(self, keys: Sequence[str], column: str) -> pd.Series:
+        """The values of ``column`` for ``keys``, one per key and in their order.
+
+        For protocols on linked data that need the rows aligned between stations
+        (a secure product); the values never leave the station in the clear.
+        """
         ...
 
 
@@ -64,6 +72,39 @@ class FrameLinkKeys:
             self._frame[self._column].astype(str).isin(wanted) & self._frame[self._column].notna()
         )
         return FrameSource(self._frame.loc[rows].drop(columns=self._column).reset_index(drop=True))
+
+    def values(self, keys: Sequence[str], column: str) -> pd.Series:
+        """The values of ``column`` for ``keys`` (one row per key), in their order.
+
+        Examples
+        --------
+        >>> frame = pd.DataFrame({"pid": ["a", "b", "c"], "sex": ["f", None, "m"]})
+        >>> FrameLinkKeys(frame, "pid").values(["c", "a"], "sex").tolist()
+        ['m', 'f']
+        """
+        if column == self._column or column not in self._frame.columns:
+            raise InputError(
+                f"column {column!r} is not a variable of this station; name one of its "
+                "analysable columns (the link key column is not one)."
+            )
+        keys = list(keys)
+        ids = self._frame[self._column]
+        linked = self._frame.loc[ids.notna() & ids.astype(str).isin(set(keys))]
+        labels = linked[self._column].astype(str)
+        repeated = int(labels.duplicated().sum())
+        if repeated:
+            raise InputError(
+                f"{repeated} linked keys have more than one row; an analysis on linked data "
+                "needs one row per person: summarise each person's rows first."
+            )
+        found = pd.Series(linked[column].to_numpy(), index=labels.to_numpy(), name=column)
+        unknown = [k for k in keys if k not in found.index]
+        if unknown:
+            raise InputError(
+                f"{len(unknown)} of the requested keys are not link keys of this station; "
+                "ask only for keys the linkage found here."
+            )
+        return found.reindex(keys)
 
 
 def split_link_column(

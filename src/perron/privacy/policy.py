@@ -121,6 +121,28 @@ class DisclosurePolicy:
             changes[name] = wanted
         return replace(self, **changes)
 
+    def combined(self, other: DisclosurePolicy) -> DisclosurePolicy:
+        """The stricter of the two on every setting.
+
+        For a release that two holders' rules guard (a table over linked records).
+
+        Examples
+        --------
+        >>> a = DisclosurePolicy(min_cell=10)
+        >>> b = DisclosurePolicy(min_cell=5, round_counts=5)
+        >>> both = a.combined(b)
+        >>> both.min_cell, both.round_counts
+        (10, 5)
+        """
+        changes: dict[str, Any] = {}
+        for setting in fields(self):
+            mine, theirs = getattr(self, setting.name), getattr(other, setting.name)
+            if theirs is None or mine == theirs:
+                continue
+            if _is_at_least_as_strict(setting.name, mine, theirs):
+                changes[setting.name] = theirs
+        return replace(self, **changes)
+
 
 def _is_at_least_as_strict(name: str, current: Any, wanted: Any) -> bool:
     if name in _LARGER_IS_STRICTER:

@@ -1,0 +1,1 @@
+"""Secure computation between stations: correlated randomness and masked products."""
