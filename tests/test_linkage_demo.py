@@ -21,3 +21,6 @@ def test_the_linkage_demo_matches_the_ground_truth():
     assert outcome.bloom.precision >= 0.98
     assert outcome.bloom.recall >= 0.95
     assert outcome.found_without_bsn >= 0.8 * outcome.true_without_bsn
+    table = outcome.crosstab.table
+    assert list(table.index) == ["cardiovascular", "other"]
+    assert 0 < table.to_numpy().sum() <= report.pairwise[("hospital", "insurer")]

@@ -8,6 +8,9 @@ errors, missing fields and some records without a BSN. The demo
    pseudonyms (the holder's source key, then the TTP's per-study key);
 2. shows the overlap report before any paperwork: private set intersection on the
    pseudonyms between the three stations, only counts out;
+2b. counts the hospital's admission reason against the insurer's cost band on the
+   linked patients without pooling them (a secure product with the pharmacy as
+   helper, :mod:`perron.algorithms.linked_crosstab`);
 3. links hospital and insurer records by hardened Bloom-filter encodings of name,
    date of birth, sex and postcode, and scores the links against the known truth,
    including the patients without a BSN that only this step can find.
@@ -24,6 +27,7 @@ import pandas as pd
 from rich.console import Console
 
 import perron
+from perron.algorithms.linked_crosstab import LinkedCrosstabResult
 from perron.algorithms.overlap import OverlapReport
 from perron.linkage import bloom
 from perron.linkage.pseudonym import PseudonymKey, local_ttp, pseudonymise_frame
@@ -36,6 +40,7 @@ STUDY = "linkage-demo"
 class LinkageOutcome:
     invalid_bsns: dict[str, int]
     report: OverlapReport
+    crosstab: LinkedCrosstabResult
     bloom: bloom.LinkageQuality
     found_without_bsn: int
     true_without_bsn: int
@@ -55,7 +60,27 @@ def station_table(
     events = holder.events.groupby("record_id").size().rename("events")
     table = people[["record_id"]].merge(done.frame, on="record_id", how="left")
     table = table.merge(events, left_on="record_id", right_index=True, how="left")
+    for name, values in _categories(holder).items():
+        table = table.merge(values.rename(name), left_on="record_id", right_index=True, how="left")
     return table.drop(columns="record_id"), len(done.invalid)
+
+
+#: Yearly care cost bands (euro) of the insurer's category.
+COST_BANDS = (0.0, 2_500.0, 10_000.0, float("inf"))
+
+
+def _categories(holder: Holder) -> dict[str, pd.Series]:
+    """One categorical summary per record for the linked crosstab: the hospital's
+    admission reason (cardiovascular or other), the insurer's mean yearly cost band."""
+    events = holder.events
+    if holder.name == "hospital":
+        cardiac = events.groupby("record_id")["icd10"].agg(lambda c: c.str.startswith("I").any())
+        return {"admission": cardiac.map({True: "cardiovascular", False: "other"})}
+    if holder.name == "insurer":
+        yearly = events.groupby(["record_id", "year"])["cost"].sum().groupby("record_id").mean()
+        bands = pd.cut(yearly, COST_BANDS, labels=["< 2.5k", "2.5k-10k", "> 10k"], right=False)
+        return {"cost_band": bands.astype(str)}
+    return {}
 
 
 def run_linkage(data: Scenario | None = None) -> LinkageOutcome:
@@ -66,7 +91,11 @@ def run_linkage(data: Scenario | None = None) -> LinkageOutcome:
     tables, invalid = {}, {}
     for name, holder in data.holders().items():
         tables[name], invalid[name] = station_table(holder, source, ttp)
-    report = perron.simulate(tables, link_column="pseudonym").overlap(["events"])
+    session = perron.simulate(tables, link_column="pseudonym")
+    report = session.overlap(["events"])
+    crosstab = session.linked_crosstab(
+        ("hospital", "admission"), ("insurer", "cost_band"), helper="pharmacy"
+    )
 
     schema = bloom.LinkageSchema()
     secret = PseudonymKey.generate(version="v1", owner="holders").secret
@@ -90,7 +119,7 @@ def run_linkage(data: Scenario | None = None) -> LinkageOutcome:
     }
     found = sum(1 for i, j, _ in links if ids_a[i] == ids_b[j] and ids_a[i] in hidden)
     true_missing = len(hidden)
-    return LinkageOutcome(invalid, report, scored, found, true_missing)
+    return LinkageOutcome(invalid, report, crosstab, scored, found, true_missing)
 
 
 def main(console: Console) -> LinkageOutcome:
@@ -100,6 +129,11 @@ def main(console: Console) -> LinkageOutcome:
     console.print(f"BSNs that failed the eleven-test or were malformed: {outcome.invalid_bsns}")
     console.print("Overlap report (PSI on study pseudonyms; counts only):")
     console.print(str(outcome.report))
+    console.print(
+        "Linked crosstab without pooling (secure product; the pharmacy deals the "
+        "randomness and applies the holders' rules):"
+    )
+    console.print(str(outcome.crosstab))
     q = outcome.bloom
     console.print(
         f"Bloom-filter linkage hospital x insurer: precision {q.precision:.3f}, "
