@@ -27,6 +27,7 @@ def simulate(
     *,
     disclosure: DisclosurePolicy | Mapping[str, DisclosurePolicy] | None = None,
     link_column: str | None = None,
+    secure_aggregation: bool = False,
 ) -> Session:
     """Start a simulated study: one station per dataset, all in this process.
 
@@ -41,6 +42,9 @@ def simulate(
         The column of study pseudonyms that links a person's records across
         stations; it is hidden from every analysis and seen only by the linkage
         protocols (:meth:`Session.overlap`).
+    secure_aggregation
+        Run the analyses under secure aggregation (the coordinator sees only sums
+        over the stations; at least three).
 
     Examples
     --------
@@ -57,7 +61,8 @@ def simulate(
     for name, data in datasets.items():
         frame, links = split_link_column(_frame(name, data), link_column)
         stations[name] = Station(name, FrameSource(frame), policies[name], linkage=links)
-    return Session(InMemoryGrid({name: station.handle for name, station in stations.items()}))
+    grid = InMemoryGrid({name: station.handle for name, station in stations.items()})
+    return Session(grid, secure_aggregation=secure_aggregation)
 
 
 def _frame(name: str, data: Dataset) -> pd.DataFrame:

@@ -405,3 +405,27 @@ def test_check_task_enforces_the_privacy_budget(policy, budget, spent, epsilon, 
 def test_an_epsilon_that_is_not_a_positive_finite_number_is_refused(epsilon):
     with pytest.raises(OutsidePolicy, match="policy rule 'budget'"):
         requested_epsilon({"epsilon": epsilon})
+
+
+def test_a_request_for_secure_aggregation_makes_the_policy_require_it(raw):
+    raw["pets"] = ["federated_analysis", "secure_aggregation"]
+    request = DataRequest.parse(raw)
+
+    policy = policy_from_request(request, study="s", holder="umc-north", granted_at=GRANTED)
+
+    assert policy.secure_aggregation
+    assert StudyPolicy.from_wire(policy.to_wire()) == policy
+    plain = dataclasses.replace(policy, secure_aggregation=False)
+    assert "secure_aggregation" not in plain.to_wire()  # earlier signatures stay valid
+
+
+def test_under_a_secure_aggregation_policy_tasks_must_mask_with_three_stations(policy):
+    required = dataclasses.replace(policy, secure_aggregation=True)
+    keys = {"a": "k", "b": "k", "c": "k"}
+    _task(required, algorithm="summary", params={"secure_aggregation": {"stage": "keys"}})
+    _task(required, algorithm="summary", params={"secure_aggregation": {"keys": keys}})
+    with pytest.raises(OutsidePolicy, match="policy rule 'secure_aggregation'.*requires secure"):
+        _task(required, algorithm="summary", params={})
+    with pytest.raises(OutsidePolicy, match="at least three"):
+        two = {"a": "k", "b": "k"}
+        _task(required, algorithm="summary", params={"secure_aggregation": {"keys": two}})

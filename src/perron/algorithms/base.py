@@ -106,26 +106,58 @@ class FederatedAlgorithm(ABC, Generic[S, R]):
     def station_step(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
         """Compute this station's released aggregate for one round."""
 
+    @staticmethod
+    def secure_fields(params: Payload) -> frozenset[str] | None:
+        """The payload fields of the round ``params`` that the coordinator only adds up.
+
+        Under secure aggregation those are masked and only their sum over the
+        stations is seen; ``None`` (the default) means the algorithm cannot run so.
+        """
+        return None
+
     @abstractmethod
     def start(self) -> Next[S]:
         """Parameters of the first round and the initial coordinator state."""
+
+    def start_secure(self) -> Next[S]:
+        """The first round under secure aggregation (by default the same as :meth:`start`)."""
+        return self.start()
 
     @abstractmethod
     def coordinator_step(self, partials: Mapping[str, Payload], state: S) -> Next[S] | Done[R]:
         """Combine one round's partials into the next round or the final result."""
 
-    def run(self, grid: Grid, disclosure: Mapping[str, Any] | None = None) -> R:
+    def run(
+        self, grid: Grid, disclosure: Mapping[str, Any] | None = None, *, secure: bool = False
+    ) -> R:
         """Drive the rounds over ``grid`` until the coordinator step is done.
 
         ``disclosure`` carries the requester's settings; each station applies them
-        only where they are stricter than its own.
+        only where they are stricter than its own. With ``secure``, every round runs
+        under secure aggregation (:mod:`perron.algorithms.secure_rounds`): the
+        coordinator step sees one partial holding the sums over the stations.
         """
-        step = self.start()
+        from perron.algorithms.secure_rounds import SecureRun, retry_without  # noqa: PLC0415
+
+        if secure:
+            return retry_without(lambda g: self._rounds(g, disclosure, SecureRun), grid)
+        return self._rounds(grid, disclosure, None)
+
+    def _rounds(
+        self, grid: Grid, disclosure: Mapping[str, Any] | None, secure: type[Any] | None
+    ) -> R:
+        step = self.start_secure() if secure else self.start()
         decisions: list[Decision] = []
+        secure_run = secure.start(grid, self.name, disclosure or {}) if secure else None
         for round_number in range(self.max_rounds):
-            task = Task(self.name, step.params, round_number, dict(disclosure or {}))
+            params = step.params
+            if secure_run is not None:
+                params = secure_run.params(params, round_number)
+            task = Task(self.name, params, round_number, dict(disclosure or {}))
             partials = grid.run_round(task)
-            payloads = _payloads(partials)
+            payloads = raise_station_errors(partials)
+            if secure_run is not None:
+                payloads = secure_run.combine(payloads)
             for partial in partials.values():
                 decisions.extend(partial.decisions)
             outcome = self.coordinator_step(payloads, step.state)
@@ -138,7 +170,7 @@ class FederatedAlgorithm(ABC, Generic[S, R]):
         )
 
 
-def _payloads(partials: Mapping[str, Partial]) -> dict[str, Payload]:
+def raise_station_errors(partials: Mapping[str, Partial]) -> dict[str, Payload]:
     """Raise the first station error (naming the station); otherwise the payloads."""
     for name, partial in partials.items():
         if partial.error is not None:

@@ -138,6 +138,13 @@ class GLM(FederatedAlgorithm[_State, GLMResult]):
         }
         return Next(params, _State())
 
+    @staticmethod
+    def secure_fields(params: Payload) -> frozenset[str]:
+        """Counts in the prepare round; the IRLS sums (levels and flags stay clear)."""
+        if params.get("step") == "prepare":
+            return frozenset({"n", "dropped"})
+        return frozenset({"n", "xtwx", "xtwz", "deviance", "pearson_chi2", "loglik"})
+
     def coordinator_step(
         self, partials: Mapping[str, Payload], state: _State
     ) -> Next[_State] | Done[GLMResult]:

@@ -85,6 +85,11 @@ class Histogram(FederatedAlgorithm[None, HistogramResult]):
     def start(self) -> Next[None]:
         return Next({"column": self.column, "edges": self.edges.tolist()}, None)
 
+    @staticmethod
+    def secure_fields(params: Payload) -> frozenset[str]:
+        """Counts per bin and rows: plain sums over the stations."""
+        return frozenset({"n", "counts"})
+
     def coordinator_step(
         self, partials: Mapping[str, Payload], state: None
     ) -> Done[HistogramResult]:

@@ -73,6 +73,14 @@ class Summary(FederatedAlgorithm[None, SummaryResult]):
         for column in columns:
             moments = data.moments(column)
             decisions.append(require_rows(moments.n, context, f"column {column}"))
+            if params.get("form") == "sums":  # secure aggregation: sums add up, moments don't
+                released[column] = {
+                    "n": moments.n,
+                    "missing": missing[column],
+                    "sum": moments.n * moments.mean,
+                    "sumsq": moments.m2 + moments.n * moments.mean**2,
+                }
+                continue
             decisions.append(check_extremes(context.station, context.policy, column))
             entry: dict[str, Any] = {
                 "n": moments.n,
@@ -89,10 +97,18 @@ class Summary(FederatedAlgorithm[None, SummaryResult]):
     def start(self) -> Next[None]:
         return Next({"columns": self.columns}, None)
 
+    def start_secure(self) -> Next[None]:
+        """Under secure aggregation stations send sums and sums of squares (no extremes)."""
+        return Next({"columns": self.columns, "form": "sums"}, None)
+
+    @staticmethod
+    def secure_fields(params: Payload) -> frozenset[str] | None:
+        return frozenset({"columns"}) if params.get("form") == "sums" else None
+
     def coordinator_step(self, partials: Mapping[str, Payload], state: None) -> Done[SummaryResult]:
         rows: list[dict[str, Any]] = []
         for column in self.columns:
-            entries = {station: p["columns"][column] for station, p in partials.items()}
+            entries = {station: _moments(p["columns"][column]) for station, p in partials.items()}
             for station, e in entries.items():
                 rows.append(_row(column, station, e["n"], e["missing"], e["mean"], e["m2"], e))
             n = sum(int(e["n"]) for e in entries.values())
@@ -111,6 +127,16 @@ class Summary(FederatedAlgorithm[None, SummaryResult]):
             s: int(max(p["columns"][c]["n"] for c in self.columns)) for s, p in partials.items()
         }
         return Done(SummaryResult(table=table, nobs_per_station=nobs))
+
+
+def _moments(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A released entry as ``n, missing, mean, m2`` (sums of a secure run converted)."""
+    if "sum" not in entry:
+        return entry
+    n = round(float(entry["n"]))
+    mean = entry["sum"] / n if n else math.nan
+    m2 = entry["sumsq"] - n * mean**2 if n else math.nan
+    return {"n": n, "missing": round(float(entry["missing"])), "mean": mean, "m2": m2}
 
 
 def _row(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from perron.protocol.messages import Partial, Task
 
@@ -27,3 +27,7 @@ class InMemoryGrid:
 
     def run_round(self, task: Task) -> Mapping[str, Partial]:
         return {name: handle(task) for name, handle in self._handlers.items()}
+
+    def without(self, stations: Collection[str]) -> InMemoryGrid:
+        """The same grid without ``stations`` (to run again after a dropout)."""
+        return InMemoryGrid({n: h for n, h in self._handlers.items() if n not in stations})

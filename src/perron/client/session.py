@@ -47,8 +47,12 @@ class Session:
     ['a', 'b', 'c']
     """
 
-    def __init__(self, grid: Grid) -> None:
+    def __init__(self, grid: Grid, *, secure_aggregation: bool = False) -> None:
         self._grid = grid
+        #: Run every analysis that adds up partials under secure aggregation: the
+        #: coordinator sees only sums over the stations (at least three); a study
+        #: policy can require it. See :mod:`perron.algorithms.secure_rounds`.
+        self.secure_aggregation = secure_aggregation
 
     @property
     def stations(self) -> list[str]:
@@ -80,13 +84,15 @@ class Session:
     ) -> SummaryResult:
         """Count, missing, mean, variance and standard deviation per station and combined.
 
-        Pooled quantiles are added to the ``combined`` rows (as ``25%``, ``50%``...).
+        Pooled quantiles are added to the ``combined`` rows (as ``25%``, ``50%``...),
+        except under secure aggregation: the quantile search needs each station's
+        values near the quantile, and the coordinator there sees only sums.
         """
         names = [columns] if isinstance(columns, str) else list(columns)
         if not names:
             raise InputError("summary needs at least one column.")
-        result = Summary(names).run(self._grid, disclosure)
-        if not quantiles:
+        result = Summary(names).run(self._grid, disclosure, secure=self.secure_aggregation)
+        if not quantiles or self.secure_aggregation:
             return result
         table = result.table.copy()
         decisions = list(result.decisions)
@@ -101,7 +107,9 @@ class Session:
         self, column: str, probabilities: Sequence[float], *, disclosure: Disclosure = None
     ) -> QuantileResult:
         """Pooled quantiles (numpy's ``inverted_cdf`` definition) by federated bisection."""
-        return Quantile(column, probabilities).run(self._grid, disclosure)
+        return Quantile(column, probabilities).run(
+            self._grid, disclosure, secure=self.secure_aggregation
+        )
 
     def overlap(
         self, columns: Sequence[str] = (), *, disclosure: Disclosure = None
@@ -143,7 +151,7 @@ class Session:
 
     def crosstab(self, row: str, col: str, *, disclosure: Disclosure = None) -> CrosstabResult:
         """Combined contingency table of two categorical columns, small cells suppressed."""
-        return Crosstab(row, col).run(self._grid, disclosure)
+        return Crosstab(row, col).run(self._grid, disclosure, secure=self.secure_aggregation)
 
     def histogram(
         self,
@@ -169,7 +177,7 @@ class Session:
             edges: Sequence[float] = np.linspace(range[0], range[1], bins + 1).tolist()
         else:
             edges = list(bins)
-        return Histogram(column, edges).run(self._grid, disclosure)
+        return Histogram(column, edges).run(self._grid, disclosure, secure=self.secure_aggregation)
 
     def kaplan_meier(
         self,
@@ -214,7 +222,7 @@ class Session:
             conf_type=conf_type,
             alpha=alpha,
         )
-        return algorithm.run(self._grid, disclosure)
+        return algorithm.run(self._grid, disclosure, secure=self.secure_aggregation)
 
     def logrank(
         self,
@@ -246,7 +254,7 @@ class Session:
             The Fleming-Harrington exponents.
         """
         algorithm = Logrank(duration, event, group, strata=strata, weights=weights, p=p, q=q)
-        return algorithm.run(self._grid, disclosure)
+        return algorithm.run(self._grid, disclosure, secure=self.secure_aggregation)
 
     def glm(
         self,
@@ -273,7 +281,7 @@ class Session:
             spec = ModelSpec.from_formula(y, offset=offset)
         else:
             spec = ModelSpec.from_columns(y, x, categorical, intercept, offset)
-        return GLM(spec, family).run(self._grid, disclosure)
+        return GLM(spec, family).run(self._grid, disclosure, secure=self.secure_aggregation)
 
     def coxph(
         self,

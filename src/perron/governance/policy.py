@@ -30,9 +30,10 @@ from nacl.signing import VerifyKey
 
 from perron.crypto.envelope import canonical
 from perron.crypto.keys import KeyPair, b64, unb64
-from perron.governance.request import DataRequest
+from perron.governance.request import DataRequest, Pet
 from perron.governance.roles import Role
 from perron.protocol.errors import InputError, OutsidePolicy, TamperedMessage
+from perron.protocol.messages import SECURE_AGGREGATION
 
 POLICY_VERSION = 1
 
@@ -62,10 +63,15 @@ class StudyPolicy:
     max_tasks: int
     disclosure: Mapping[str, Any] = field(default_factory=dict)
     budget: Budget | None = None
+    #: Every task must run under secure aggregation (at least three stations).
+    secure_aggregation: bool = False
 
     def to_wire(self) -> dict[str, Any]:
         """The policy as JSON (what is signed)."""
+        # Optional terms appear only when set, so earlier policies keep their signatures.
+        optional = {"secure_aggregation": True} if self.secure_aggregation else {}
         return {
+            **optional,
             "version": POLICY_VERSION,
             "policy_id": self.policy_id,
             "study": self.study,
@@ -119,6 +125,7 @@ class StudyPolicy:
                 budget=None
                 if budget is None
                 else Budget(float(budget["epsilon"]), float(budget.get("delta", 0.0))),
+                secure_aggregation=bool(wire.get("secure_aggregation", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"the policy is malformed ({exc!r}); ask for a new one.") from exc
@@ -170,6 +177,7 @@ def policy_from_request(
         max_tasks=request.max_tasks,
         disclosure=dict(disclosure or {}),
         budget=None if request.privacy_budget is None else Budget(request.privacy_budget),
+        secure_aggregation=Pet.SECURE_AGGREGATION in request.pets,
     )
 
 
@@ -306,6 +314,8 @@ def check_task(
             f"policy rule 'max_tasks': study {study!r} has used all {policy.max_tasks} "
             "tasks its policy allows at this holder; ask for an amended policy."
         )
+    if policy.secure_aggregation:
+        _check_secure(study, params)
     if algorithm not in policy.algorithms:
         raise OutsidePolicy(
             f"policy rule 'algorithm': {algorithm!r} is not among the analyses agreed for "
@@ -316,6 +326,22 @@ def check_task(
             _check_bound(study, algorithm, param, params[param], bound)
     check_budget(policy, requested_epsilon(params), epsilon_spent)
     policy.columns_of(dataset)
+
+
+def _check_secure(study: str, params: Mapping[str, Any]) -> None:
+    """Under a policy that requires it, every task runs under secure aggregation with at
+    least three stations (a keys round names none yet)."""
+    spec = params.get(SECURE_AGGREGATION)
+    if not isinstance(spec, Mapping):
+        raise OutsidePolicy(
+            f"policy rule 'secure_aggregation': study {study!r} requires secure aggregation; "
+            "run the analysis with secure aggregation on (session.secure_aggregation = True)."
+        )
+    if spec.get("stage") != "keys" and len(spec.get("keys", {})) < 3:
+        raise OutsidePolicy(
+            f"policy rule 'secure_aggregation': study {study!r} requires at least three "
+            "stations in every secure sum; this task names fewer."
+        )
 
 
 def requested_epsilon(params: Mapping[str, Any]) -> float:

@@ -18,19 +18,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping
 
-from perron.algorithms.base import StationContext
+from perron.algorithms.base import FederatedAlgorithm, StationContext
 from perron.algorithms.memory import SessionMemory
 from perron.algorithms.registry import INSTALLED, AlgorithmClass
+from perron.algorithms.secure_rounds import mask_payload, open_run
 from perron.data.linkage import LinkKeys
 from perron.data.source import DataSource
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import (
     AlgorithmNotAllowed,
+    InputError,
     PerronError,
     PolicyViolation,
     error_to_wire,
 )
-from perron.protocol.messages import Partial, Task
+from perron.protocol.messages import SECURE_AGGREGATION, Partial, Task
 
 logger = logging.getLogger(__name__)
 
@@ -99,14 +101,26 @@ class Station:
             data = self.source if source is None else source
             links = self.linkage if linkage is None else linkage
             context = StationContext(self.name, policy, self.memory, links)
-            output = algorithm.station_step(data, task.params, context)
+            secure = task.params.get(SECURE_AGGREGATION)
+            params = {k: v for k, v in task.params.items() if k != SECURE_AGGREGATION}
+            if secure is not None and secure.get("stage") == "keys":
+                if algorithm.secure_fields is FederatedAlgorithm.secure_fields:
+                    raise _not_secure(task.algorithm)
+                return Partial(self.name, open_run(self.memory, str(secure["run"])))
+            output = algorithm.station_step(data, params, context)
             undeclared = set(output.payload) - set(algorithm.contract.releases)
             if undeclared:
                 raise PolicyViolation(
                     f"algorithm {task.algorithm!r} tried to release undeclared outputs "
                     f"{sorted(undeclared)}; the station refused. Report this algorithm."
                 )
-            return Partial(self.name, output.payload, tuple(output.decisions))
+            payload = output.payload
+            if secure is not None:
+                fields = algorithm.secure_fields(params)
+                if fields is None:
+                    raise _not_secure(task.algorithm)
+                payload = mask_payload(payload, fields, secure, self.name, self.memory)
+            return Partial(self.name, payload, tuple(output.decisions))
         except PerronError as error:
             return Partial(self.name, None, error=error_to_wire(error))
         except Exception as error:
@@ -125,3 +139,10 @@ class Station:
                 f"{self.name!r}; ask its data manager to allow it."
             )
         return self.installed[name]
+
+
+def _not_secure(algorithm: str) -> InputError:
+    return InputError(
+        f"algorithm {algorithm!r} cannot run under secure aggregation (its coordinator needs "
+        "each station's partial); run it without, if the study policy allows."
+    )
