@@ -30,6 +30,10 @@ STEPS: list[tuple[str, dict[str, Any]]] = [
     ("quantile", {"step": "snap", "column": "x", "brackets": [[-0.1, 0.1]]}),
     ("crosstab", {"row": "g", "col": "y"}),
     ("histogram", {"column": "x", "edges": [-2.0, -1.0, 0.0, 1.0, 2.0]}),
+    ("dp_release", {"statistic": "count", "column": "x", "epsilon": 1.0}),
+    ("dp_release", {"statistic": "sum", "column": "x", "epsilon": 1.0, "bounds": [-2.0, 2.0]}),
+    ("dp_release", {"statistic": "mean", "column": "x", "epsilon": 1.0, "bounds": [-2.0, 2.0]}),
+    ("dp_release", {"statistic": "histogram", "column": "x", "epsilon": 1.0, "edges": [0.0, 1.0]}),
     (
         "glm",
         {

@@ -9,6 +9,7 @@ from typing import Any
 from perron.algorithms.base import FederatedAlgorithm
 from perron.algorithms.coxph import CoxPH
 from perron.algorithms.crosstab import Crosstab
+from perron.algorithms.dp_release import DPRelease
 from perron.algorithms.glm import GLM
 from perron.algorithms.histogram import Histogram
 from perron.algorithms.kaplan_meier import KaplanMeier
@@ -34,6 +35,7 @@ INSTALLED: Mapping[str, AlgorithmClass] = MappingProxyType(
             Logrank,
             Overlap,
             LinkedCrosstab,
+            DPRelease,
         )
     }
 )

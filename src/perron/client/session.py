@@ -18,6 +18,7 @@ import numpy.typing as npt
 from perron.algorithms.cox_result import CoxResult
 from perron.algorithms.coxph import CoxPH
 from perron.algorithms.crosstab import Crosstab, CrosstabResult
+from perron.algorithms.dp_release import DPRelease, DPResult
 from perron.algorithms.glm import GLM
 from perron.algorithms.glm_result import GLMResult
 from perron.algorithms.histogram import Histogram, HistogramResult
@@ -333,4 +334,48 @@ class Session:
             spec = ModelSpec.from_columns(time, covariates, categorical)
         del id  # the subject column is not needed for the partial likelihood
         algorithm = CoxPH(spec, time, event, start=begin, strata=strata, ties=ties)
-        return algorithm.run(self._grid, disclosure)
+        return algorithm.run(self._grid, disclosure, secure=self.secure_aggregation)
+
+    def dp_count(self, column: str, *, epsilon: float, disclosure: Disclosure = None) -> DPResult:
+        """A differentially private count of the values of ``column`` (OpenDP, Laplace).
+
+        Each station spends ``epsilon`` of the study's privacy budget there; the
+        result shows the noise scale, the loss spent and the budget left per
+        station. See ``docs/dp.md``.
+        """
+        return DPRelease("count", column, epsilon).run(self._grid, disclosure)
+
+    def dp_sum(
+        self,
+        column: str,
+        bounds: tuple[float, float],
+        *,
+        epsilon: float,
+        disclosure: Disclosure = None,
+    ) -> DPResult:
+        """A differentially private sum of ``column``, its values clamped to ``bounds``."""
+        return DPRelease("sum", column, epsilon, bounds=bounds).run(self._grid, disclosure)
+
+    def dp_mean(
+        self,
+        column: str,
+        bounds: tuple[float, float],
+        *,
+        epsilon: float,
+        disclosure: Disclosure = None,
+    ) -> DPResult:
+        """A differentially private mean of ``column`` clamped to ``bounds``: the summed
+        noisy sums over the summed noisy counts (``epsilon`` split evenly)."""
+        return DPRelease("mean", column, epsilon, bounds=bounds).run(self._grid, disclosure)
+
+    def dp_histogram(
+        self,
+        column: str,
+        edges: Sequence[float],
+        *,
+        epsilon: float,
+        disclosure: Disclosure = None,
+    ) -> DPResult:
+        """Differentially private counts of ``column`` in bins ``[e_i, e_i+1)``, with the
+        counts below the first edge and from the last edge up."""
+        return DPRelease("histogram", column, epsilon, edges=edges).run(self._grid, disclosure)

@@ -7,7 +7,9 @@ Before a task runs, :meth:`Governor.admit` decides, in this order:
    one the task runs as before, unless ``require_policy`` is set (rule ``required``);
 2. **the task check** (:func:`~perron.governance.policy.check_task`): period,
    ``max_tasks`` (counted by :class:`~.counter.TaskCounter`), algorithm, parameter
-   bounds, dataset;
+   bounds, dataset, and the privacy budget (the epsilon a noisy task spends is
+   charged in the same ledger; its answer and every audit entry show what is left,
+   :meth:`Governor.budget`);
 3. **the disclosure settings**: the holder's, tightened by the policy's where these
    are stricter (a looser policy setting leaves the holder's in place); the task's
    own request may then only tighten further (:class:`~.node.Station`);
@@ -27,7 +29,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -244,6 +246,24 @@ class Governor:
             apply_to_earlier=apply,
             linkage=linkage,
         )
+
+    def budget(self, policy: StudyPolicy | None) -> dict[str, float] | None:
+        """The study's privacy budget at this holder: granted, spent and remaining.
+
+        ``None`` without a policy or when the policy grants no budget.
+        """
+        if policy is None or policy.budget is None:
+            return None
+        granted, spent = policy.budget.epsilon, self.counter.spent(policy.policy_id)
+        return {"epsilon": granted, "spent": spent, "remaining": max(granted - spent, 0.0)}
+
+    def with_budget(self, admission: Admission, task: Task, partial: Partial) -> Partial:
+        """``partial`` with the study's budget (``budget``) after a task that spent some,
+        so the researcher sees what is spent and left at this holder."""
+        budget = self.budget(admission.policy)
+        if budget is None or partial.payload is None or not requested_epsilon(task.params):
+            return partial
+        return replace(partial, payload={**partial.payload, "budget": budget})
 
     def settle(self, admission: Admission, task_id: str, partial: Partial) -> None:
         """After the run: a task the policy refused (a column outside it) does not count."""

@@ -33,6 +33,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -105,6 +106,8 @@ class StationRunner:
         self.objections = ObjectionRegister(config.objections_file)
         self.counter = TaskCounter(config.policy_tasks_file)
         self.audit = AuditLog(config.audit_log)
+        #: Stores an answer while the audit entry is written (see :meth:`answer`).
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="station-store")
         self.client = client or httpx.Client(
             base_url=config.hub_url,
             headers={"Authorization": f"Bearer {config.token}"},
@@ -130,6 +133,7 @@ class StationRunner:
 
     def close(self) -> None:
         """Release the station's databases and the hub connection."""
+        self._writer.shutdown()
         self.replay.close()
         self.objections.close()
         self.counter.close()
@@ -208,6 +212,7 @@ class StationRunner:
                     linkage=admission.linkage,
                 )
                 self.governor.settle(admission, body["task_id"], partial)
+                partial = self.governor.with_budget(admission, task, partial)
             outcome = "released" if partial.error is None else "refused"
         except SecurityError as error:
             partial = Partial(self.config.name, None, error=error_to_wire(error))
@@ -215,9 +220,18 @@ class StationRunner:
         status = "done" if partial.error is None else "failed"
         message = {"task_id": run["task_id"], **partial.to_wire()}
         sealed = seal(message, recipient, self.keys)
+        # Both the stored answer (for redeliveries) and the audit entry are on disk
+        # before the answer leaves; written side by side, their fsyncs overlap.
+        stored = None
         if outcome != "rejected":
-            self.replay.store_result(body["task_id"], f"{status}:{sealed}")
-        self.audit.append(self._audit_entry(run, body, partial, outcome, admission))
+            stored = self._writer.submit(
+                self.replay.store_result, body["task_id"], f"{status}:{sealed}"
+            )
+        try:
+            self.audit.append(self._audit_entry(run, body, partial, outcome, admission))
+        finally:
+            if stored is not None:
+                stored.result()
         return status, sealed
 
     def _verified(self, run: dict[str, Any]) -> dict[str, Any]:
@@ -276,6 +290,8 @@ class StationRunner:
             "policy_id": None if policy is None else policy.policy_id,
             "rule": rule,
             "cohort": cohort,
+            # The study's privacy budget at this holder after the task (None: no budget).
+            "budget": None if admission is None else self.governor.budget(policy),
             "at": time.time(),
         }
 
