@@ -71,6 +71,32 @@ def test_histogram_under_secure_aggregation_keeps_suppressed_cells_unknown(lbw, 
     np.testing.assert_array_equal(secure.counts[known], plain.counts[known])
 
 
+def test_cox_under_secure_aggregation_equals_the_plain_fit(whas500, split):
+    frames = split(whas500, SHARES)
+    covariates = ["age", "bmi", "gender", "hr"]
+    plain = perron.simulate(frames).coxph("lenfol", "fstat", covariates, strata="cvd")
+    secure = perron.simulate(frames, secure_aggregation=True).coxph(
+        "lenfol", "fstat", covariates, strata="cvd"
+    )
+
+    np.testing.assert_allclose(secure.params, plain.params, rtol=RTOL)
+    np.testing.assert_allclose(secure.bse, plain.bse, rtol=RTOL)
+    assert secure.concordance == pytest.approx(plain.concordance, rel=RTOL)
+
+
+def test_crosstab_under_secure_aggregation_equals_the_plain_table(lbw, split):
+    frames = split(lbw, SHARES)
+    plain = perron.simulate(frames, disclosure=DisclosurePolicy(min_cell=1)).crosstab(
+        "race", "smoke"
+    )
+    secure = perron.simulate(
+        frames, disclosure=DisclosurePolicy(min_cell=1), secure_aggregation=True
+    ).crosstab("race", "smoke")
+
+    pd.testing.assert_frame_equal(secure.table, plain.table)
+    assert list(secure.per_station) == [SECURE_SUM]
+
+
 class _Recording:
     def __init__(self, grid: Grid) -> None:
         self.grid = grid
@@ -108,9 +134,11 @@ def test_two_stations_are_refused_and_an_unsupported_analysis_says_so(lbw, split
     two = perron.simulate(split(lbw, (0.5, 0.5)), secure_aggregation=True)
     with pytest.raises(InputError, match="at least 3 stations"):
         two.glm("low ~ age", family="binomial")
-    four = perron.simulate(split(lbw, SHARES), secure_aggregation=True)
+    three = perron.simulate(split(lbw, SHARES), secure_aggregation=True)
     with pytest.raises(InputError, match="cannot run under secure aggregation"):
-        four.crosstab("race", "smoke")
+        three.quantiles("age", [0.5])
+    with pytest.raises(InputError, match="stratified by station"):
+        three.coxph("age", "low", ["lwt"], strata="station")
 
 
 class _Dropping:

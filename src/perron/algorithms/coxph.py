@@ -171,7 +171,22 @@ class CoxPH(FederatedAlgorithm[_State, CoxResult]):
             if efron:
                 entry.update(e0=s.e0.tolist(), e1=s.e1.tolist(), e2=s.e2.tolist())
             released[key] = entry
+        if not params["by_station"]:  # zeros for strata this station lacks: one layout
+            for key, grid in times.items():
+                if key not in released:
+                    released[key] = _empty_sums(len(grid), len(spec.terms), efron)
         return StationOutput({"sums": released}, decisions)
+
+    @staticmethod
+    def secure_fields(params: Payload) -> frozenset[str] | None:
+        """Counts of the prepare round, the Newton sums and the concordance pairs;
+        stratifying by station needs each station's own sums (not secure)."""
+        step = params.get("step")
+        if step == "prepare":
+            return frozenset({"n", "dropped", "events"})
+        if step == "concordance":
+            return frozenset({"concordance"})
+        return None if params.get("by_station") else frozenset({"sums"})
 
     # -- coordinator ------------------------------------------------------------------
 
@@ -186,6 +201,14 @@ class CoxPH(FederatedAlgorithm[_State, CoxResult]):
             "categorical": self.covariates.categorical,
         }
         return Next(params, _State())
+
+    def start_secure(self) -> Next[_State]:
+        if self.strata == STATION:
+            raise InputError(
+                "a Cox model stratified by station needs each station's own sums, so it "
+                "cannot run under secure aggregation; stratify by a column or not at all."
+            )
+        return self.start()
 
     def coordinator_step(
         self, partials: Mapping[str, Payload], state: _State
@@ -374,6 +397,20 @@ def _timemap(
         times[key] = ends[key] if ends[key].size else table.time[has]
         events += int(table.events.sum())
     return TimeMap(grid, ends), times, events
+
+
+def _empty_sums(times: int, p: int, efron: bool) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "d": [0] * times,
+        "s0": [0.0] * times,
+        "s1": np.zeros((times, p)).tolist(),
+        "s2": np.zeros((times, p, p)).tolist(),
+        "xsum": [0.0] * p,
+        "n": 0,
+    }
+    if efron:
+        entry.update(e0=[0.0] * times, e1=entry["s1"], e2=entry["s2"])
+    return entry
 
 
 def _pooled(partials: Mapping[str, Payload], by_station: bool, efron: bool) -> list[StratumSums]:

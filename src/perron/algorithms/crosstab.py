@@ -60,6 +60,7 @@ class Crosstab(FederatedAlgorithm[None, CrosstabResult]):
             "rows": "levels of the row column (at most levels_density x rows)",
             "cols": "levels of the column column",
             "counts": "len(rows) x len(cols) released counts",
+            "levels": "secure aggregation: the row and column levels (the rows and cols above)",
         },
         rules=(MIN_ROWS, MIN_CELL, LEVELS_DENSITY, ROUNDING),
     )
@@ -81,6 +82,10 @@ class Crosstab(FederatedAlgorithm[None, CrosstabResult]):
             decisions.append(
                 check_level_density(context.station, len(levels), n, context.policy, column)
             )
+        if params.get("step") == "levels":  # secure aggregation: agree on the grid first
+            return StationOutput({"n": n, "levels": {"rows": rows, "cols": cols}}, decisions)
+        if "rows" in params:  # the pooled grid of a secure run: one layout at every station
+            rows, cols = list(params["rows"]), list(params["cols"])
         table = np.zeros((len(rows), len(cols)), dtype=np.int64)
         for (r, c), count in counts.items():
             table[rows.index(r), cols.index(c)] = count
@@ -97,9 +102,22 @@ class Crosstab(FederatedAlgorithm[None, CrosstabResult]):
     def start(self) -> Next[None]:
         return Next({"row": self.row, "col": self.col}, None)
 
+    def start_secure(self) -> Next[None]:
+        """Under secure aggregation a first round pools the levels (released in the
+        clear, as without it), so every station counts on the same grid."""
+        return Next({"row": self.row, "col": self.col, "step": "levels"}, None)
+
+    @staticmethod
+    def secure_fields(params: Payload) -> frozenset[str]:
+        return frozenset({"n"}) if params.get("step") == "levels" else frozenset({"n", "counts"})
+
     def coordinator_step(
         self, partials: Mapping[str, Payload], state: None
-    ) -> Done[CrosstabResult]:
+    ) -> Next[None] | Done[CrosstabResult]:
+        if all("levels" in p for p in partials.values()):
+            rows = sort_levels(r for p in partials.values() for r in p["levels"]["rows"])
+            cols = sort_levels(c for p in partials.values() for c in p["levels"]["cols"])
+            return Next({"row": self.row, "col": self.col, "rows": rows, "cols": cols}, None)
         rows = sort_levels({r for p in partials.values() for r in p["rows"]})
         cols = sort_levels({c for p in partials.values() for c in p["cols"]})
         index = pd.Index(rows, name=self.row)

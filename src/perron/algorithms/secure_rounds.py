@@ -174,13 +174,13 @@ def _layout(payload: Payload) -> str:
 
 
 def _clear_field(name: str, value: Any, values: Sequence[Any]) -> Any:
-    """A field sent in the clear: flags are or-ed, levels pooled, anything else must agree."""
+    """A field sent in the clear: flags are or-ed, levels (and event-time grids) pooled
+    per key, anything else must agree."""
     if isinstance(value, bool):
         return any(bool(v) for v in values)
     if isinstance(value, Mapping) and all(isinstance(v, Mapping) for v in values):
-        return {
-            key: sort_levels(level for v in values for level in v.get(key, ())) for key in value
-        }
+        keys = sorted({str(key) for v in values for key in v})
+        return {key: sort_levels(level for v in values for level in v.get(key, ())) for key in keys}
     if any(v != value for v in values):
         raise InputError(
             f"the stations' {name!r} differ, and this algorithm cannot combine them under "

@@ -8,12 +8,13 @@ generators) expands it per round into a mask that ``i`` adds and ``j`` subtracts
 Every station's masked vector is uniform to anyone without its seeds; the sum of all
 masked vectors is the sum of the vectors.
 
-Values are fixed point in the ring ``Z/2^128`` with 64 fractional bits, held as two
-``uint64`` limbs (high, low) so numpy does the carries: a float64 ``x`` with ``|x| <
-2^62`` is encoded within ``2^-65`` (exactly when ``|x| >= 2^-11``: all 53
-significant bits fit), sums are exact integers, and decoding rounds once, to
-float64. Results with secure aggregation therefore equal those without to float64
-rounding (far inside the 1e-9 relative the tests ask).
+Values are fixed point with 56 fractional bits in two lanes of ``Z/2^64`` (the whole
+part and the fraction, :class:`Ring`), added lane by lane with plain ``uint64``
+arithmetic; the fractions' carries go into the whole part once, when the sum is
+decoded. A float64 ``x`` with ``|x| < 2^62`` is encoded within ``2^-57`` (exactly
+when ``|x| >= 2^-4``), sums are exact, and decoding rounds once, to float64: results
+with secure aggregation equal those without to float64 rounding (far inside the
+1e-9 relative the tests ask).
 
 **Dropouts.** A station that does not answer leaves its masks in the sum: the round
 cannot be unmasked. We chose to fail the round cleanly and let the caller run the
@@ -40,43 +41,46 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from perron.crypto.prg import stream
 from perron.protocol.errors import InputError, TamperedMessage
 
-#: Fractional bits of the fixed-point encoding.
-FRACTION_BITS = 64
+#: Fractional bits of the fixed-point encoding (the low lane).
+FRACTION_BITS = 56
 #: Largest magnitude a value may have.
 LIMIT = 2.0**62
 #: Fewest stations secure aggregation runs with (with two, each learns the other's).
 MIN_STATIONS = 3
+#: Most stations: the low lanes' carries must fit the 8 spare bits of a uint64.
+MAX_STATIONS = 255
 
 U64 = npt.NDArray[np.uint64]
-_TWO64 = 2.0**64
+_SCALE = 2.0**FRACTION_BITS
+_LOW_MASK = np.uint64((1 << FRACTION_BITS) - 1)
 
 
 @dataclass(frozen=True)
 class Ring:
-    """Values of ``Z/2^128`` as two limbs of equal shape: ``high * 2^64 + low``."""
+    """Values as two lanes of ``Z/2^64``, added lane by lane (no carries between them).
 
-    high: U64
-    low: U64
+    ``lanes[0]`` holds the whole part (two's complement), ``lanes[1]`` the fraction
+    times ``2^56``. Masks are uniform in each lane, so each lane is a one-time pad;
+    a sum of at most 255 fractions stays below ``2^64``, and :func:`decode` carries
+    it into the whole part once, at the end. Stations thus mask with plain ``uint64``
+    additions.
+    """
+
+    lanes: U64
 
     def __add__(self, other: Ring) -> Ring:
-        low = self.low + other.low
-        carry = (low < self.low).astype(np.uint64)
-        return Ring(self.high + other.high + carry, low)
+        return Ring(self.lanes + other.lanes)
 
     def __sub__(self, other: Ring) -> Ring:
-        borrow = (self.low < other.low).astype(np.uint64)
-        return Ring(self.high - other.high - borrow, self.low - other.low)
+        return Ring(self.lanes - other.lanes)
 
     @property
     def size(self) -> int:
-        return int(self.low.size)
+        return int(self.lanes.shape[1])
 
     def to_bytes(self) -> bytes:
-        """Interleaved little-endian limbs: 16 bytes per value."""
-        both = np.empty((self.size, 2), dtype="<u8")
-        both[:, 0] = self.high
-        both[:, 1] = self.low
-        return both.tobytes()
+        """Both lanes, little-endian: 16 bytes per value."""
+        return self.lanes.astype("<u8", copy=False).tobytes()
 
     @classmethod
     def from_bytes(cls, data: bytes, size: int) -> Ring:
@@ -85,22 +89,21 @@ class Ring:
                 f"a masked vector has {len(data)} bytes where {16 * size} were expected; "
                 "it was rejected."
             )
-        both = np.frombuffer(data, dtype="<u8").reshape(size, 2).astype(np.uint64)
-        return cls(both[:, 0].copy(), both[:, 1].copy())
+        return cls(np.frombuffer(data, dtype="<u8").reshape(2, size).astype(np.uint64))
 
     @classmethod
     def zeros(cls, size: int) -> Ring:
-        return cls(np.zeros(size, dtype=np.uint64), np.zeros(size, dtype=np.uint64))
+        return cls(np.zeros((2, size), dtype=np.uint64))
 
 
 def encode(values: npt.ArrayLike) -> Ring:
-    """Fixed point with 64 fractional bits: exact for every float64 with
-    ``2^-11 <= |x| < 2^62`` (all 53 significant bits fit), otherwise within ``2^-65``.
+    """Fixed point with 56 fractional bits: exact for every float64 with
+    ``2^-4 <= |x| < 2^62`` (all 53 significant bits fit), otherwise within ``2^-57``.
 
     Examples
     --------
-    >>> decode(encode([1.5, -2.25, 0.1])).tolist()
-    [1.5, -2.25, 0.1]
+    >>> decode(encode([1.5, -2.25, 0.1, -0.1])).tolist()
+    [1.5, -2.25, 0.1, -0.1]
     """
     x = np.asarray(values, dtype=np.float64).ravel()
     if not np.isfinite(x).all():
@@ -114,20 +117,28 @@ def encode(values: npt.ArrayLike) -> Ring:
         )
     magnitude = np.abs(x)  # |x| - floor(|x|) is exact; x - floor(x) is not for x < 0
     whole = np.floor(magnitude)
-    positive = Ring(
-        whole.astype(np.uint64), np.rint((magnitude - whole) * _TWO64).astype(np.uint64)
-    )
-    negative = Ring.zeros(x.size) - positive
-    below = x < 0
-    return Ring(
-        np.where(below, negative.high, positive.high), np.where(below, negative.low, positive.low)
-    )
+    high = whole.astype(np.int64)
+    low = np.rint((magnitude - whole) * _SCALE).astype(np.int64)
+    below = x < 0  # -(h + l / 2^56) = (-h - 1) + (2^56 - l) / 2^56 when l > 0
+    borrow = below & (low > 0)
+    high = np.where(below, -high - borrow, high)
+    low = np.where(borrow, (1 << FRACTION_BITS) - low, np.where(below, 0, low))
+    return Ring(np.stack([high.view(np.uint64), low.view(np.uint64)]))
 
 
 def decode(total: Ring) -> npt.NDArray[np.float64]:
-    """The float64 nearest each ring value (read as a signed fixed-point number)."""
-    high = total.high.view(np.int64).astype(np.float64)
-    return high + total.low.astype(np.float64) / _TWO64
+    """The float64 nearest each sum (the fractions' carries moved into the whole part)."""
+    high, low = total.lanes
+    whole = (high + (low >> np.uint64(FRACTION_BITS))).view(np.int64)
+    fraction = (low & _LOW_MASK).view(np.int64)
+    # A negative sum as minus its magnitude, so the float addition below is exact
+    # whenever the magnitude is representable.
+    below = whole < 0
+    borrow = below & (fraction > 0)
+    whole = np.where(below, -whole - borrow, whole)
+    fraction = np.where(borrow, (1 << FRACTION_BITS) - fraction, fraction)
+    magnitude = whole.astype(np.float64) + fraction.astype(np.float64) / _SCALE
+    return np.asarray(np.where(below, -magnitude, magnitude), dtype=np.float64)
 
 
 class MaskKey:
@@ -154,10 +165,9 @@ class MaskKey:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(shared)
 
 
-def _mask(seed: bytes, label: str, size: int) -> Ring:
-    data = stream(seed, label, 16 * size)
-    both = np.frombuffer(data, dtype="<u8").reshape(size, 2).astype(np.uint64)
-    return Ring(both[:, 0].copy(), both[:, 1].copy())
+def _pad(seed: bytes, label: str, size: int) -> U64:
+    """The pair's mask for one round: uniform in both lanes."""
+    return np.frombuffer(stream(seed, label, 16 * size), dtype="<u8").reshape(2, size)
 
 
 def mask(
@@ -192,15 +202,22 @@ def mask(
             f"secure aggregation needs at least {MIN_STATIONS} stations, got {len(peers)}: "
             "with fewer, each station could subtract its own value from the sum."
         )
+    if len(peers) > MAX_STATIONS:
+        raise InputError(
+            f"secure aggregation here adds at most {MAX_STATIONS} stations; split the study."
+        )
     if me not in peers:
         raise InputError(f"station {me!r} is not a party of this secure-aggregation run.")
-    masked = encode(values)
+    lanes = encode(values).lanes
     for name, public in peers.items():
         if name == me:
             continue
-        pad = _mask(key.pair_seed(public, run, (me, name)), label, masked.size)
-        masked = masked + pad if me < name else masked - pad
-    return masked
+        pad = _pad(key.pair_seed(public, run, (me, name)), label, lanes.shape[1])
+        if me < name:
+            lanes += pad
+        else:
+            lanes -= pad
+    return Ring(lanes)
 
 
 def unmask(masked: Mapping[str, Ring], parties: Collection[str]) -> npt.NDArray[np.float64]:
