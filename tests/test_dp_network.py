@@ -20,10 +20,9 @@ import pytest
 from perron.crypto.audit import verify_audit_log
 from perron.governance.request import DataRequest
 from perron.governance.route import SIGNING_ROLES, Step
-from perron.hub import admin
 from perron.localnet import RESEARCH_ORG, RESEARCHER, LocalNetwork
 from perron.protocol.errors import OutsidePolicy
-from perron.route_demo import STAFF, People, desk
+from perron.route_demo import STAFF, People, create_people, desk
 
 STUDY = "dp-study"
 #: Station -> its holder organisation.
@@ -72,12 +71,7 @@ def _request() -> DataRequest:
 
 def _approve_and_sign(network: LocalNetwork, people: People) -> None:
     """Every holder's staff take the route with go decisions and sign the policy."""
-    with admin.admin_session(network.database_url) as db:
-        for holder in HOLDERS.values():
-            for staff_desk, roles in STAFF.items():
-                name = people.username(holder, staff_desk)
-                admin.create_user(db, name, organisation=holder, password=people.password)
-                admin.grant_roles(db, name, [role.value for role in roles])
+    create_people(network, people, HOLDERS.values())
     applicant = desk(network, people, RESEARCHER)
     request_id = applicant.submit(STUDY, _request())
     lead_desk = {role: d for d, roles in STAFF.items() for role in roles}

@@ -29,6 +29,7 @@ STEPS: list[tuple[str, dict[str, Any]]] = [
     ("quantile", {"step": "probe", "column": "x", "thresholds": [-1.0, 0.0, 1.0]}),
     ("quantile", {"step": "snap", "column": "x", "brackets": [[-0.1, 0.1]]}),
     ("crosstab", {"row": "g", "col": "y"}),
+    ("feasibility", {"cohort": [{"column": "x", "between": [-1.0, 1.0]}]}),
     ("histogram", {"column": "x", "edges": [-2.0, -1.0, 0.0, 1.0, 2.0]}),
     ("dp_release", {"statistic": "count", "column": "x", "epsilon": 1.0}),
     ("dp_release", {"statistic": "sum", "column": "x", "epsilon": 1.0, "bounds": [-2.0, 2.0]}),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -160,10 +160,12 @@ class RouteOutcome:
     register: list[dict[str, Any]]
 
 
-def create_people(network: LocalNetwork, people: People) -> None:
+def create_people(
+    network: LocalNetwork, people: People, holders: Iterable[str] | None = None
+) -> None:
     """The holders' staff at the hub, with their roles (as each organisation's admin would)."""
     with admin.admin_session(network.database_url) as db:
-        for holder in HOLDERS.values():
+        for holder in HOLDERS.values() if holders is None else holders:
             for desk, roles in STAFF.items():
                 name = people.username(holder, desk)
                 admin.create_user(db, name, organisation=holder, password=people.password)

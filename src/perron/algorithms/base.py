@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from perron.algorithms.memory import SessionMemory
 from perron.data.linkage import LinkKeys
 from perron.data.source import DataSource
+from perron.privacy.ledger import MemoryLedger, QueryLedger
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import ConvergenceFailed, error_from_wire
 from perron.protocol.grid import Grid
@@ -52,13 +53,18 @@ class StationContext:
     """What a station step knows besides its data: who it is and its effective policy.
 
     ``memory`` keeps secrets of multi-round protocols at the station; ``linkage``
-    gives linkage protocols the station's link keys (``None`` when it has none).
+    gives linkage protocols the station's link keys (``None`` when it has none);
+    ``ledger`` remembers a requester's feasibility queries (differencing guard).
     """
 
     station: str
     policy: DisclosurePolicy
     memory: SessionMemory = field(default_factory=SessionMemory)
     linkage: LinkKeys | None = None
+    #: Who asked (the task's signer over a hub; ``"researcher"`` in a simulation).
+    requester: str = "researcher"
+    #: The feasibility queries this station answered, per requester.
+    ledger: QueryLedger = field(default_factory=MemoryLedger)
 
 
 @dataclass(frozen=True)

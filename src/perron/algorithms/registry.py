@@ -10,6 +10,7 @@ from perron.algorithms.base import FederatedAlgorithm
 from perron.algorithms.coxph import CoxPH
 from perron.algorithms.crosstab import Crosstab
 from perron.algorithms.dp_release import DPRelease
+from perron.algorithms.feasibility import Feasibility
 from perron.algorithms.glm import GLM
 from perron.algorithms.histogram import Histogram
 from perron.algorithms.kaplan_meier import KaplanMeier
@@ -36,6 +37,7 @@ INSTALLED: Mapping[str, AlgorithmClass] = MappingProxyType(
             Overlap,
             LinkedCrosstab,
             DPRelease,
+            Feasibility,
         )
     }
 )

@@ -253,3 +253,41 @@ def overlap(
     if plot is not None:
         report.plot(plot)
         typer.echo(f"wrote {plot}")
+
+
+def feasibility(
+    study: Annotated[str, typer.Option(help="The study at the hub.")],
+    cohort: Annotated[
+        str,
+        typer.Option(
+            help='The cohort as JSON, e.g. \'[{"column": "age", "between": [40, 60]}]\', or '
+            "@file.json."
+        ),
+    ],
+    hub: Hub = DEFAULT_HUB,
+    token: Token = "",
+) -> None:
+    """How many records at each station meet a cohort (Beacon v2 counts: exact, rounded
+    or imprecise as each holder decides)."""
+    import json  # noqa: PLC0415
+
+    from perron.client.connect import connect  # noqa: PLC0415
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+
+    if not token:
+        raise typer.BadParameter("give --token or set PERRON_TOKEN (a user token).")
+    text = Path(cohort[1:]).read_text() if cohort.startswith("@") else cohort
+    try:
+        definition = json.loads(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--cohort is not JSON: {exc}") from None
+    try:
+        session = connect(hub, study=study, token=token, progress=False)
+        try:
+            result = session.feasibility(definition)
+        finally:
+            session.close()
+    except PerronError as error:
+        typer.echo(f"{type(error).__name__}: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(str(result))

@@ -19,6 +19,7 @@ from perron.algorithms.cox_result import CoxResult
 from perron.algorithms.coxph import CoxPH
 from perron.algorithms.crosstab import Crosstab, CrosstabResult
 from perron.algorithms.dp_release import DPRelease, DPResult
+from perron.algorithms.feasibility import Feasibility, FeasibilityResult
 from perron.algorithms.glm import GLM
 from perron.algorithms.glm_result import GLMResult
 from perron.algorithms.histogram import Histogram, HistogramResult
@@ -149,6 +150,18 @@ class Session:
         """
         algorithm = LinkedCrosstab(row, col, helper, self.stations)
         return algorithm.run(self._grid, disclosure)
+
+    def feasibility(
+        self, cohort: Sequence[Mapping[str, Any]], *, disclosure: Disclosure = None
+    ) -> FeasibilityResult:
+        """How many records each station has that meet ``cohort`` (Beacon v2 counts).
+
+        ``cohort`` is a list of criteria, e.g. ``[{"column": "age", "between": [40,
+        60]}, {"column": "icd10", "prefix": ["I21"]}]``; counts come back exact,
+        rounded or imprecise as each holder decides, and a station refuses a cohort
+        too close to one you counted before. See :mod:`perron.algorithms.feasibility`.
+        """
+        return Feasibility(cohort).run(self._grid, disclosure)
 
     def crosstab(self, row: str, col: str, *, disclosure: Disclosure = None) -> CrosstabResult:
         """Combined contingency table of two categorical columns, small cells suppressed."""

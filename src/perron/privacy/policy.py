@@ -16,9 +16,13 @@ from typing import Any, Literal
 from perron.protocol.errors import InputError, LooseningRejected
 
 #: Settings where a larger value is stricter.
-_LARGER_IS_STRICTER = frozenset({"min_rows", "min_cell", "round_counts"})
+_LARGER_IS_STRICTER = frozenset(
+    {"min_rows", "min_cell", "round_counts", "count_floor", "count_round", "min_difference"}
+)
 #: Settings where a smaller value is stricter.
-_SMALLER_IS_STRICTER = frozenset({"max_params_ratio", "levels_density"})
+_SMALLER_IS_STRICTER = frozenset({"max_params_ratio", "levels_density", "max_repeats"})
+#: Feasibility count precisions from loosest to strictest (Beacon v2 terms).
+_PRECISIONS = ("exact", "rounded", "imprecise")
 #: Time resolutions from loosest to strictest.
 _TIME_LEVELS = ("exact", "rounded", "none")
 
@@ -52,6 +56,19 @@ class DisclosurePolicy:
         station merges its event times into blocks of at least this many events
         (``None``: the same as ``min_cell``). A holder who rounds times to a grid may
         accept single events at that resolution (``min_events=1``).
+    count_precision
+        How feasibility counts are released (Beacon v2): ``"exact"``, ``"rounded"``
+        (below ``count_floor`` as "< floor", others rounded up to ``count_round``) or
+        ``"imprecise"`` (only "< floor" or ">= floor").
+    count_floor, count_round
+        The floor and rounding base of feasibility counts.
+    min_difference
+        A feasibility query whose cohort differs from an earlier cohort of the same
+        requester by fewer than this many records (zero included) is refused: the
+        difference of the two counts would single people out (differencing); 0
+        switches the guard off.
+    max_repeats
+        How often one requester may count the same cohort.
 
     Examples
     --------
@@ -69,6 +86,11 @@ class DisclosurePolicy:
     event_times: Literal["exact", "rounded", "none"] = "exact"
     time_grid: float | None = None
     min_events: int | None = None
+    count_precision: Literal["exact", "rounded", "imprecise"] = "rounded"
+    count_floor: int = 10
+    count_round: int = 10
+    min_difference: int = 10
+    max_repeats: int = 3
 
     @property
     def event_block(self) -> int:
@@ -86,6 +108,13 @@ class DisclosurePolicy:
             raise InputError("max_params_ratio and levels_density must lie in (0, 1].")
         if self.min_events is not None and self.min_events < 1:
             raise InputError("min_events must be a positive integer or None.")
+        if self.count_precision not in _PRECISIONS:
+            raise InputError("count_precision must be 'exact', 'rounded' or 'imprecise'.")
+        if min(self.count_floor, self.count_round, self.max_repeats) < 1 or self.min_difference < 0:
+            raise InputError(
+                "count_floor, count_round and max_repeats must be at least 1, min_difference "
+                "at least 0 (0 switches the differencing guard off)."
+            )
         if self.round_counts is not None and self.round_counts < 1:
             raise InputError("round_counts must be a positive integer or None.")
 
@@ -151,6 +180,8 @@ def _is_at_least_as_strict(name: str, current: Any, wanted: Any) -> bool:
         return bool(wanted >= current)
     if name in _SMALLER_IS_STRICTER:
         return bool(wanted <= current)
+    if name == "count_precision":
+        return wanted in _PRECISIONS and _PRECISIONS.index(wanted) >= _PRECISIONS.index(current)
     if name == "event_times":
         return wanted in _TIME_LEVELS and _TIME_LEVELS.index(wanted) >= _TIME_LEVELS.index(current)
     if name == "min_events":

@@ -217,3 +217,21 @@ def used_by(
             f"{use.study}\tpolicy {use.policy_id or '-'}\t{use.first_use.isoformat()} .. "
             f"{use.last_use.isoformat()}\t{', '.join(use.algorithms)} ({use.tasks} tasks)"
         )
+
+
+feasibility_app = typer.Typer(help="The feasibility ledger: who counted which cohorts here.")
+app.add_typer(feasibility_app, name="feasibility")
+
+
+@feasibility_app.command("unlock")
+def feasibility_unlock(
+    requester: Annotated[str, typer.Argument(help="The requester's user name at the hub.")],
+    config: ConfigOption = Path("station.toml"),
+) -> None:
+    """Lift a requester's feasibility lockout (after the holder reviewed their queries)."""
+    from perron.station.config import StationConfig  # noqa: PLC0415
+    from perron.station.query_ledger import SqliteLedger  # noqa: PLC0415
+
+    with SqliteLedger(StationConfig.load(config).feasibility_file) as ledger:
+        refused = ledger.unlock(requester)
+    typer.echo(f"{requester}: lockout lifted ({refused} refused queries were counted)")

@@ -7,7 +7,8 @@ hub_url = "http://127.0.0.1:8700"
 token_file = "station.token"          # the station token from `perron hub admin`
 keys_dir = "keys"                     # private keys, never leave this machine
 audit_log = "audit.jsonl"
-state_dir = "state"                   # replay guard, stored answers, task counts, objections
+state_dir = "state"                   # replay guard, stored answers, task counts, objections,
+                                      #   the feasibility ledger
 dataset = "data/lung_north.csv"       # CSV or Parquet
 allowed_algorithms = ["summary", "glm", "coxph"]   # default: all installed
 allowed_requesters = []               # default: any researcher of the study
@@ -209,6 +210,11 @@ class StationConfig:
     def policy_tasks_file(self) -> Path:
         """The count of tasks run under each policy (SQLite) in the state folder."""
         return self.state_dir / "policy_tasks.sqlite"
+
+    @property
+    def feasibility_file(self) -> Path:
+        """The feasibility ledger per requester (SQLite) in the state folder."""
+        return self.state_dir / "feasibility.sqlite"
 
     @classmethod
     def load(cls, path: str | Path) -> StationConfig:

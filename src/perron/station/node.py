@@ -24,6 +24,7 @@ from perron.algorithms.registry import INSTALLED, AlgorithmClass
 from perron.algorithms.secure_rounds import mask_payload, open_run
 from perron.data.linkage import LinkKeys
 from perron.data.source import DataSource
+from perron.privacy.ledger import MemoryLedger, QueryLedger
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import (
     AlgorithmNotAllowed,
@@ -71,6 +72,8 @@ class Station:
         self.linkage = linkage
         #: Secrets of multi-round protocols (PSI), kept in this process only.
         self.memory = SessionMemory()
+        #: Feasibility queries per requester (a station process swaps in its SQLite one).
+        self.ledger: QueryLedger = MemoryLedger()
 
     def handle(
         self,
@@ -79,6 +82,7 @@ class Station:
         source: DataSource | None = None,
         disclosure: DisclosurePolicy | None = None,
         linkage: LinkKeys | None = None,
+        requester: str | None = None,
     ) -> Partial:
         """Run one task and return what may be released.
 
@@ -93,6 +97,8 @@ class Station:
             the request may only tighten them.
         linkage
             The link keys this task may use (default: the station's).
+        requester
+            Who asked (the task's signer), for the feasibility ledger.
         """
         try:
             algorithm = self._algorithm(task.algorithm)
@@ -100,7 +106,9 @@ class Station:
             policy = base.tightened(task.disclosure)
             data = self.source if source is None else source
             links = self.linkage if linkage is None else linkage
-            context = StationContext(self.name, policy, self.memory, links)
+            context = StationContext(
+                self.name, policy, self.memory, links, requester or "researcher", self.ledger
+            )
             secure = task.params.get(SECURE_AGGREGATION)
             params = {k: v for k, v in task.params.items() if k != SECURE_AGGREGATION}
             if secure is not None and secure.get("stage") == "keys":

@@ -58,6 +58,7 @@ from perron.station.governance import Admission, Governor, policy_rule
 from perron.station.node import Station
 from perron.station.objections import ObjectionRegister
 from perron.station.policies import HubPolicies, PolicyBook, PolicySource
+from perron.station.query_ledger import SqliteLedger
 from perron.station.view import DatasetView
 
 logger = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ class StationRunner:
             allowed=config.allowed_algorithms,
         )
         config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.ledger = SqliteLedger(config.feasibility_file)
+        self.station.ledger = self.ledger
         self.replay = ReplayGuard(config.state_dir / "replay.sqlite")
         self.objections = ObjectionRegister(config.objections_file)
         self.counter = TaskCounter(config.policy_tasks_file)
@@ -137,6 +140,7 @@ class StationRunner:
         self.replay.close()
         self.objections.close()
         self.counter.close()
+        self.ledger.close()
         self.client.close()
 
     def register_keys(self) -> None:
@@ -210,6 +214,7 @@ class StationRunner:
                     source=admission.source,
                     disclosure=admission.disclosure,
                     linkage=admission.linkage,
+                    requester=str(run["requester"]["username"]),
                 )
                 self.governor.settle(admission, body["task_id"], partial)
                 partial = self.governor.with_budget(admission, task, partial)
