@@ -211,3 +211,24 @@ def test_a_cohort_and_its_difference_with_missing_values():
     # in exactly one: 51 (no sex), the woman without age, 53 (man)
     assert women.difference(fifties, data) == 3
     assert women.difference(women, data) == 0
+
+
+def test_presence_at_several_holders_counts_the_cohorts_linked_records():
+    rng = np.random.default_rng(8)
+    people = [f"p{i:04d}" for i in range(600)]
+    frames = {}
+    for name, share in (("hospital", 0.7), ("insurer", 0.6)):
+        chosen = [p for p in people if rng.random() < share]
+        frames[name] = pd.DataFrame({"pid": chosen, "age": rng.integers(20, 90, len(chosen))})
+    cohort: list[dict[str, Any]] = [{"column": "age", "between": [50, 80]}]
+    session = perron.simulate(frames, link_column="pid", disclosure=DisclosurePolicy(min_cell=1))
+
+    result = session.feasibility(cohort, linked=True)
+
+    inside = {
+        name: set(frame.loc[frame["age"].between(50, 80), "pid"]) for name, frame in frames.items()
+    }
+    assert result.linked is not None
+    assert result.linked.sizes == {name: float(len(keys)) for name, keys in inside.items()}
+    assert result.linked.overlap == len(inside["hospital"] & inside["insurer"])
+    assert "linked across holders" in str(result)

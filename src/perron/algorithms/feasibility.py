@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -52,6 +52,9 @@ from perron.data.source import DataSource
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import DisclosureBlocked
 from perron.protocol.messages import Decision
+
+if TYPE_CHECKING:
+    from perron.algorithms.overlap import OverlapReport
 
 MIN_DIFFERENCE = "min_difference"
 MAX_REPEATS = "max_repeats"
@@ -141,6 +144,9 @@ class FeasibilityResult(FederatedResult):
     counts: Mapping[str, Count]
     low: int
     high: int | None
+    #: With ``linked=True``: how many of the cohort's records the stations can link
+    #: (sizes, pairwise and all-way overlap of the cohort, through PSI).
+    linked: OverlapReport | None = None
 
     @property
     def table(self) -> pd.DataFrame:
@@ -158,7 +164,10 @@ class FeasibilityResult(FederatedResult):
         return f"{self.low} - {self.high}" if self.high is not None else f">= {self.low}"
 
     def __str__(self) -> str:
-        return self.table.to_string()
+        text = self.table.to_string()
+        if self.linked is not None:
+            text += "\n\nthe cohort's records linked across holders\n" + str(self.linked)
+        return text
 
 
 class Feasibility(FederatedAlgorithm[None, FeasibilityResult]):

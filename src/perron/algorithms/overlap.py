@@ -11,6 +11,10 @@ number of linked records that miss each variable at that station. Every count
 passes the holder's small-cells rule and rounding (a suppressed count is reported
 as missing).
 
+With a cohort (``Overlap(stations, cohort=...)``, the feasibility count's "present
+at several holders"), each station takes only its records in the cohort, after the
+feasibility guard's checks (:func:`perron.algorithms.feasibility.guard`).
+
 Rounds: ``keys`` (each station makes a session key pair and publishes its public
 half), ``start`` (each station blinds its set and seals the first PSI message),
 ``relay`` (as many as the protocol needs: the coordinator hands every station the
@@ -48,8 +52,10 @@ from perron.algorithms.base import (
     StationContext,
     StationOutput,
 )
+from perron.algorithms.feasibility import guard
 from perron.algorithms.relay import inboxes, my_inbox, send_psi
 from perron.crypto.keys import KeyPair, PublicKeys
+from perron.data.cohort import Cohort
 from perron.data.source import DataSource
 from perron.linkage.psi import PsiParty
 from perron.linkage.psi_messages import open_message
@@ -164,18 +170,38 @@ class Overlap(FederatedAlgorithm[_State, OverlapReport]):
     )
     max_rounds = 50
 
-    def __init__(self, stations: Sequence[str], columns: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        stations: Sequence[str],
+        columns: Sequence[str] = (),
+        cohort: Cohort | Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
         if len(stations) < 2:
             raise InputError("an overlap needs at least two stations.")
         self.stations = tuple(stations)
         self.columns = tuple(columns)
+        self.cohort = (
+            None if cohort is None or isinstance(cohort, Cohort) else Cohort.from_wire(cohort)
+        )
 
     def start(self) -> Next[_State]:
         mode = "intersection" if self.columns else "cardinality"
         state = _State(uuid.uuid4().hex, self.stations, mode)
-        return Next(_params(state), state)
+        return self._with_cohort(Next(_params(state), state))
+
+    def _with_cohort(self, step: Next[_State]) -> Next[_State]:
+        """Every round names the cohort, when the overlap is of a cohort's records."""
+        if self.cohort is None:
+            return step
+        return Next({**step.params, "cohort": self.cohort.to_wire()}, step.state)
 
     def coordinator_step(
+        self, partials: Mapping[str, Payload], state: _State
+    ) -> Next[_State] | Done[OverlapReport]:
+        outcome = self._step(partials, state)
+        return outcome if isinstance(outcome, Done) else self._with_cohort(outcome)
+
+    def _step(
         self, partials: Mapping[str, Payload], state: _State
     ) -> Next[_State] | Done[OverlapReport]:
         if state.stage == "keys":
@@ -229,9 +255,13 @@ class Overlap(FederatedAlgorithm[_State, OverlapReport]):
         if stage == "start":
             peers = {name: PublicKeys.from_dict(dict(k)) for name, k in params["keys"].items()}
             memory["peers"] = peers
+            cohort = None
+            if params.get("cohort") is not None:  # a feasibility count: the same guard
+                cohort = Cohort.from_wire(params["cohort"])
+                guard(cohort, data, context)
             party = PsiParty(
                 context.station,
-                context.linkage.keys(),
+                context.linkage.keys(cohort),
                 parties=list(params["parties"]),
                 session=session,
                 mode=params["mode"],

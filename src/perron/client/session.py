@@ -152,16 +152,27 @@ class Session:
         return algorithm.run(self._grid, disclosure)
 
     def feasibility(
-        self, cohort: Sequence[Mapping[str, Any]], *, disclosure: Disclosure = None
+        self,
+        cohort: Sequence[Mapping[str, Any]],
+        *,
+        linked: bool = False,
+        disclosure: Disclosure = None,
     ) -> FeasibilityResult:
         """How many records each station has that meet ``cohort`` (Beacon v2 counts).
 
         ``cohort`` is a list of criteria, e.g. ``[{"column": "age", "between": [40,
         60]}, {"column": "icd10", "prefix": ["I21"]}]``; counts come back exact,
         rounded or imprecise as each holder decides, and a station refuses a cohort
-        too close to one you counted before. See :mod:`perron.algorithms.feasibility`.
+        too close to one you counted before. With ``linked``, also how many of the
+        cohort's records are present at several holders (PSI on the link keys; it
+        counts as a second use of the cohort at each station). See
+        :mod:`perron.algorithms.feasibility`.
         """
-        return Feasibility(cohort).run(self._grid, disclosure)
+        result = Feasibility(cohort).run(self._grid, disclosure)
+        if not linked:
+            return result
+        report = Overlap(self.stations, cohort=cohort).run(self._grid, disclosure)
+        return replace(result, linked=report, decisions=result.decisions + report.decisions)
 
     def crosstab(self, row: str, col: str, *, disclosure: Disclosure = None) -> CrosstabResult:
         """Combined contingency table of two categorical columns, small cells suppressed."""

@@ -26,6 +26,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
 from perron.data.design import Level
 from perron.data.source import DataSource
 from perron.protocol.errors import InputError
@@ -137,6 +141,24 @@ class Cohort:
         """A digest of the definition: the same cohort, the same fingerprint."""
         canonical = json.dumps(sorted(self.to_wire(), key=json.dumps), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def rows(self, frame: pd.DataFrame) -> npt.NDArray[np.bool_]:
+        """Which rows of ``frame`` are in the cohort (inside a station only)."""
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise InputError(
+                f"columns {missing} of the cohort are not variables here; use the dataset's "
+                "(permitted) columns."
+            )
+        inside = np.ones(len(frame), dtype=bool)
+        for criterion in self.criteria:
+            values = frame[criterion.column]
+            present = values.notna().to_numpy()
+            inside &= present
+            inside[present] &= np.array(
+                [criterion.matches(v) for v in values[present].tolist()], dtype=bool
+            )
+        return inside
 
     def _member(self, row: Mapping[str, Level]) -> bool:
         return all(c.matches(row[c.column]) for c in self.criteria)

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from perron.data.cohort import Cohort
 from perron.data.frame import FrameSource
 from perron.data.source import DataSource
 from perron.protocol.errors import InputError
@@ -22,8 +23,8 @@ from perron.protocol.errors import InputError
 class LinkKeys(Protocol):
     """What a linkage protocol may see of a station's data."""
 
-    def keys(self) -> tuple[str, ...]:
-        """The distinct link keys of the rows that have one."""
+    def keys(self, cohort: Cohort | None = None) -> tuple[str, ...]:
+        """The distinct link keys of the rows that have one (and are in ``cohort``)."""
         ...
 
     def restricted(self, keys: Collection[str]) -> DataSource:
@@ -63,8 +64,12 @@ class FrameLinkKeys:
         values = frame[column].dropna().astype(str)
         self._keys = tuple(sorted(set(values)))
 
-    def keys(self) -> tuple[str, ...]:
-        return self._keys
+    def keys(self, cohort: Cohort | None = None) -> tuple[str, ...]:
+        if cohort is None:
+            return self._keys
+        inside = cohort.rows(self._frame.drop(columns=self._column))
+        values = self._frame.loc[inside, self._column].dropna().astype(str)
+        return tuple(sorted(set(values)))
 
     def restricted(self, keys: Collection[str]) -> DataSource:
         wanted = set(keys)
