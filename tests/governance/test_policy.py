@@ -424,8 +424,8 @@ def test_under_a_secure_aggregation_policy_tasks_must_mask_with_three_stations(p
     keys = {"a": "k", "b": "k", "c": "k"}
     _task(required, algorithm="summary", params={"secure_aggregation": {"stage": "keys"}})
     _task(required, algorithm="summary", params={"secure_aggregation": {"keys": keys}})
-    with pytest.raises(OutsidePolicy, match="policy rule 'secure_aggregation'.*requires secure"):
+    with pytest.raises(OutsidePolicy, match=r"policy rule 'secure_aggregation'.*requires secure"):
         _task(required, algorithm="summary", params={})
+    two = {"a": "k", "b": "k"}
     with pytest.raises(OutsidePolicy, match="at least three"):
-        two = {"a": "k", "b": "k"}
         _task(required, algorithm="summary", params={"secure_aggregation": {"keys": two}})
