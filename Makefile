@@ -22,6 +22,7 @@ demo: $(VENV)/.demo
 	$(BIN)/perron demo --out out
 	$(BIN)/perron demo --route
 	$(BIN)/perron demo --linkage
+	$(BIN)/perron demo --mpc
 
 # pytest exits 5 when it ran no test; make treats that as a failure like any other.
 test: $(VENV)/.dev

@@ -50,9 +50,22 @@ def demo(
             "and Bloom-filter linkage on synthetic Dutch data.",
         ),
     ] = False,
+    mpc: Annotated[
+        bool,
+        typer.Option(
+            "--mpc",
+            help="Vertical MPC instead: a readmission risk model fitted on hospital + "
+            "insurer data by three MPyC processes (the pharmacy as helper), no pooling.",
+        ),
+    ] = False,
 ) -> None:
     """A three-hospital study on the real lung cancer data: a hub and three station
     processes on localhost (or, with --simulate, all in this process)."""
+    if mpc:
+        from perron.mpc.demo import run as mpc_demo  # noqa: PLC0415
+
+        mpc_demo(Console(width=max(Console().width, 120)))
+        return
     if linkage:
         from perron.linkage_demo import main as linkage_main  # noqa: PLC0415
 
