@@ -369,3 +369,32 @@ def test_monotone_likelihood_is_reported(whas500, split):
     session = perron.simulate(split(data, SHARES), disclosure=EXACT)
     with pytest.raises(ConvergenceFailed, match="monotone likelihood"):
         session.coxph("lenfol", "fstat", ["age", "flag"])
+
+
+def test_delayed_entry_under_rounded_times_drops_collapsed_rows_with_their_covariates():
+    """A time grid can round an entry time up to its exit time: that row leaves the risk
+    sets, and its covariates with it (they used to stay and misalign the arrays)."""
+    rng = np.random.default_rng(4)
+    n = 400
+    entry = rng.uniform(0, 5, n)
+    data = pd.DataFrame(
+        {
+            "W": entry,
+            "T": entry + rng.exponential(2.0, n),
+            "D": rng.integers(0, 2, n),
+            "x": rng.normal(size=n),
+        }
+    )
+    policy = DisclosurePolicy(min_cell=1, event_times="rounded", time_grid=1.0, min_events=1)
+    rounded = data.assign(W=np.ceil(data["W"]), T=np.ceil(data["T"]))
+    kept = data[rounded["W"] < rounded["T"]]
+    assert len(kept) < len(data)  # the grid collapses some rows
+
+    result = perron.simulate({"a": data[::2], "b": data[1::2]}, disclosure=policy).coxph(
+        "T", "D", ["x"], entry="W"
+    )
+    expected = perron.simulate({"a": kept[::2], "b": kept[1::2]}, disclosure=policy).coxph(
+        "T", "D", ["x"], entry="W"
+    )
+
+    assert_close(result.params.to_numpy(), expected.params.to_numpy())

@@ -157,7 +157,7 @@ class FrameSource:
     ) -> dict[str, EventTable]:
         out: dict[str, EventTable] = {}
         for key, rows in self._survival_rows(spec, groups, covariates=False).items():
-            start, stop, event = rows.mapped(timemap, key)
+            start, stop, event, _ = rows.mapped(timemap, key)
             times = np.unique(np.concatenate([stop, start[np.isfinite(start)]]))
             at_stop = np.searchsorted(times, stop)
             events = np.bincount(at_stop[event], minlength=times.size)
@@ -179,8 +179,8 @@ class FrameSource:
             if key not in times:
                 continue
             grid = np.asarray(times[key], dtype=np.float64)
-            start, stop, event = rows.mapped(timemap, key)
-            out[key] = _risk_set_sums(rows.x, beta, start, stop, event, grid)
+            start, stop, event, x = rows.mapped(timemap, key)
+            out[key] = _risk_set_sums(x, beta, start, stop, event, grid)
         return out
 
     def concordance_counts(
@@ -193,8 +193,8 @@ class FrameSource:
                 raise InputError(
                     "concordance is defined here for right-censored data without entry times."
                 )
-            _, stop, event = rows.mapped(timemap, key)
-            concordant, comparable = _harrell(stop, event, rows.x @ beta)
+            _, stop, event, x = rows.mapped(timemap, key)
+            concordant, comparable = _harrell(stop, event, x @ beta)
             numerator += concordant
             pairs += comparable
         return numerator, pairs
@@ -313,16 +313,17 @@ class _Rows:
 
     def mapped(
         self, timemap: TimeMap, key: str
-    ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
-        """Times after the station's coarsening; rows that collapse are dropped."""
+    ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_], FloatArray]:
+        """Times after the station's coarsening, and the covariates of the rows kept;
+        rows whose interval collapses are dropped (from the covariates too)."""
         stop = np.where(self.event, timemap.events(key, self.stop), timemap.others(key, self.stop))
         start = self.start
         if np.isfinite(start).any():
             start = np.where(np.isfinite(start), timemap.others(key, start), start)
         keep = start < stop
         if keep.all():
-            return start, stop, self.event
-        return start[keep], stop[keep], self.event[keep]
+            return start, stop, self.event, self.x
+        return start[keep], stop[keep], self.event[keep], self.x[keep]
 
 
 def _risk_set_sums(
