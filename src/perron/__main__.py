@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from perron.client.cli import feasibility, overlap, request_app, study_app
+from perron.client.cli import catalogue_app, feasibility, overlap, request_app, study_app
 from perron.hub.cli import app as hub_app
 from perron.linkage.cli import app as pseudonymise_app
 from perron.station.cli import app as station_app
@@ -18,6 +18,7 @@ app.add_typer(hub_app, name="hub")
 app.add_typer(station_app, name="station")
 app.add_typer(request_app, name="request")
 app.add_typer(study_app, name="study")
+app.add_typer(catalogue_app, name="catalogue")
 app.command("overlap")(overlap)
 app.command("feasibility")(feasibility)
 app.add_typer(pseudonymise_app, name="pseudonymise")

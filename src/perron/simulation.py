@@ -14,12 +14,16 @@ import pandas as pd
 from perron.client.grid import InMemoryGrid
 from perron.client.session import Session
 from perron.data.frame import FrameSource, load_table
-from perron.data.linkage import split_link_column
+from perron.data.linkage import LinkKeys, split_link_column
+from perron.data.source import DataSource
+from perron.data.sql import SqlSource
+from perron.data.sql_engine import is_url
+from perron.data.sql_keys import SqlLinkKeys
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import InputError
 from perron.station.node import Station
 
-Dataset = pd.DataFrame | str | Path
+Dataset = pd.DataFrame | str | Path | SqlSource
 
 
 def simulate(
@@ -34,7 +38,10 @@ def simulate(
     Parameters
     ----------
     datasets
-        Station name -> a pandas DataFrame or the path of a CSV / Parquet file.
+        Station name -> a pandas DataFrame, the path of a CSV / Parquet file (loaded
+        with pandas) or of a DuckDB file with one table, or a
+        :class:`~perron.data.sql.SqlSource` (DuckDB, a database, or files scanned by
+        DuckDB; its aggregates run as SQL, see :mod:`perron.data.sql`).
     disclosure
         The holders' disclosure settings: one policy for every station, or one per
         station name (stations not named get the defaults).
@@ -59,10 +66,27 @@ def simulate(
     policies = _policies(datasets, disclosure)
     stations = {}
     for name, data in datasets.items():
-        frame, links = split_link_column(_frame(name, data), link_column)
-        stations[name] = Station(name, FrameSource(frame), policies[name], linkage=links)
+        source, links = _station_data(name, data, link_column)
+        stations[name] = Station(name, source, policies[name], linkage=links)
     grid = InMemoryGrid({name: station.handle for name, station in stations.items()})
     return Session(grid, secure_aggregation=secure_aggregation)
+
+
+def _station_data(
+    name: str, data: Dataset, link_column: str | None
+) -> tuple[DataSource, LinkKeys | None]:
+    """A station's data seam and link keys (the link column hidden from the seam)."""
+    if isinstance(data, str | Path) and (
+        is_url(data) or Path(data).suffix.lower() in (".duckdb", ".ddb")
+    ):
+        data = SqlSource.open(data)
+    if isinstance(data, SqlSource):
+        if link_column is None:
+            return data, None
+        links = SqlLinkKeys(data, link_column)
+        return data.restricted(hidden=[link_column]), links
+    frame, frame_links = split_link_column(_frame(name, data), link_column)
+    return FrameSource(frame), frame_links
 
 
 def _frame(name: str, data: Dataset) -> pd.DataFrame:
@@ -71,8 +95,8 @@ def _frame(name: str, data: Dataset) -> pd.DataFrame:
     if isinstance(data, str | Path):
         return load_table(data)
     raise InputError(
-        f"dataset of station {name!r} is a {type(data).__name__}; pass a pandas DataFrame "
-        "or the path of a .csv or .parquet file."
+        f"dataset of station {name!r} is a {type(data).__name__}; pass a pandas DataFrame, "
+        "the path of a .csv, .parquet or .duckdb file, or a perron.data.sql.SqlSource."
     )
 
 

@@ -291,3 +291,132 @@ def feasibility(
         typer.echo(f"{type(error).__name__}: {error}", err=True)
         raise typer.Exit(1) from None
     typer.echo(str(result))
+
+
+catalogue_app = typer.Typer(
+    help="The dataset catalogue: search it, read a description, export HealthDCAT-AP."
+)
+OptionalToken = Annotated[
+    str,
+    typer.Option(
+        "--token",
+        envvar="PERRON_TOKEN",
+        help="A token (optional): also shows descriptions listed on the hub only.",
+    ),
+]
+RdfFormat = Annotated[str, typer.Option(help="turtle or jsonld.")]
+
+
+@contextmanager
+def _catalogue(hub: str, token: str) -> Iterator[Any]:
+    from perron.client.connect import hub_client  # noqa: PLC0415
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+
+    with hub_client(hub) as client:
+        if token:
+            client.headers["Authorization"] = f"Bearer {token}"
+        try:
+            yield client
+        except PerronError as error:
+            typer.echo(f"{type(error).__name__}: {error}", err=True)
+            raise typer.Exit(1) from None
+
+
+def _get(client: Any, path: str, **params: str) -> Any:
+    from perron.protocol.http import check  # noqa: PLC0415
+
+    response = client.get(path, params={k: v for k, v in params.items() if v})
+    check(response)
+    return response
+
+
+def _rdf_format(value: str) -> str:
+    if value not in ("turtle", "jsonld"):
+        raise typer.BadParameter("--format is turtle or jsonld.")
+    return value
+
+
+@catalogue_app.command("search")
+def catalogue_search(
+    text: Annotated[str, typer.Argument(help="Words that must all appear.")] = "",
+    theme: Annotated[str, typer.Option(help="An EU data theme (HEAL) or health theme.")] = "",
+    code: Annotated[str, typer.Option(help="A coding system: ICD-10, ATC, ... or IRI.")] = "",
+    holder: Annotated[str, typer.Option(help="The holder (organisation).")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="The descriptions as JSON.")] = False,
+    hub: Hub = DEFAULT_HUB,
+    token: OptionalToken = "",
+) -> None:
+    """Find datasets: one line each (holder/name, records, individuals, title)."""
+    with _catalogue(hub, token) as client:
+        found = _get(
+            client, "/api/catalogue", text=text, theme=theme, code=code, holder=holder
+        ).json()
+    if as_json:
+        _echo(found)
+        return
+    if not found:
+        typer.echo("no dataset matches.")
+    for entry in found:
+        meta = entry["metadata"]
+        typer.echo(
+            f"{entry['holder']}/{entry['name']}\trecords {_count(meta.get('records'))}\t"
+            f"individuals {_count(meta.get('individuals'))}\t{meta['title']}"
+        )
+
+
+def _count(count: dict[str, Any] | None) -> str:
+    if count is None:
+        return "?"
+    if count["value"] is None:
+        return f"<{count['min_cell']}"
+    return str(count["value"]) if count.get("rounded_to") is None else f"~{count['value']}"
+
+
+@catalogue_app.command("show")
+def catalogue_show(
+    holder: Annotated[str, typer.Argument(help="The holder (organisation).")],
+    name: Annotated[str, typer.Argument(help="The dataset's name.")],
+    format: Annotated[str, typer.Option(help="json, turtle or jsonld.")] = "json",
+    hub: Hub = DEFAULT_HUB,
+    token: OptionalToken = "",
+) -> None:
+    """One description, as JSON or as HealthDCAT-AP."""
+    if format not in ("json", "turtle", "jsonld"):
+        raise typer.BadParameter("--format is json, turtle or jsonld.")
+    with _catalogue(hub, token) as client:
+        response = _get(client, f"/api/catalogue/datasets/{holder}/{name}", format=format)
+    if format == "json":
+        _echo(response.json())
+    else:
+        typer.echo(response.text)
+
+
+@catalogue_app.command("export")
+def catalogue_export(
+    format: RdfFormat = "turtle",
+    out: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Validate against the SHACL shapes (DCAT-AP 3).")
+    ] = False,
+    hub: Hub = DEFAULT_HUB,
+    token: OptionalToken = "",
+) -> None:
+    """The whole catalogue as HealthDCAT-AP (a dcat:Catalog), in Turtle or JSON-LD."""
+    fmt = _rdf_format(format)
+    with _catalogue(hub, token) as client:
+        text = _get(client, "/api/catalogue/export", format=fmt).text
+    if check:
+        from perron.catalogue.dcat import parse  # noqa: PLC0415
+        from perron.catalogue.shacl import validate  # noqa: PLC0415
+
+        report = validate(parse(text, "turtle" if fmt == "turtle" else "jsonld"))
+        if not report.conforms:
+            for problem in report.problems:
+                typer.echo(f"SHACL: {problem}", err=True)
+            raise typer.Exit(1)
+        typer.echo("the export conforms to the DCAT-AP 3 and HealthDCAT-AP shapes.", err=True)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")

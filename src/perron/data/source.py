@@ -3,9 +3,12 @@
 A station step never receives a DataFrame. It asks a :class:`DataSource` for
 aggregates (counts, moments, binned counts, GLM cross-products) over the complete
 cases of the columns it names. :class:`~perron.data.frame.FrameSource` answers with
-pandas/numpy; an SQL or DuckDB source answers the same questions with ``GROUP BY``
-and ``SUM`` pushed into the database, so large tables never load into memory.
-Every answer has a size that does not depend on the number of rows.
+pandas/numpy; :class:`~perron.data.sql.SqlSource` (DuckDB files, CSV/Parquet scanned
+by DuckDB, any SQLAlchemy database) answers the same questions with ``GROUP BY``
+and ``SUM`` pushed into the database, so large tables never load into memory (its
+module docstring lists what runs where). Every answer has a size that does not
+depend on the number of rows (Harrell's concordance over SQL is the exception: see
+:mod:`perron.data.sql`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The hub's web application: :func:`create_app` builds it, :func:`serve` runs it.
 
 OpenAPI documentation is served at ``/docs`` and ``/openapi.json``. Every other
-endpoint except ``POST /api/auth/token`` and the public register (``GET
-/api/register``, ``GET /register``) needs a bearer token.
+endpoint except ``POST /api/auth/token``, the public register (``GET
+/api/register``, ``GET /register``) and the reads of the catalogue's public
+descriptions (``GET /api/catalogue...``) needs a bearer token.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from perron.hub.api import errors
 from perron.hub.api.deps import Hub
 from perron.hub.api.routes import (
     auth,
+    catalogue,
     me,
     organisations,
     register,
@@ -45,7 +47,8 @@ stations are given one by the hub admin (`perron hub admin create-station`).
 
 Governance (data requests, the study route per holder, signed study policies) is
 described in docs/hub-governance.md; the public register (`GET /api/register`,
-`GET /register`) needs no token.
+`GET /register`) needs no token. Neither does reading the dataset catalogue's public
+descriptions (`GET /api/catalogue...`, docs/catalogue.md).
 """
 
 
@@ -105,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     for module in (auth, me, organisations, studies, tasks, station, requests, register):
         app.include_router(module.router)
+    app.include_router(catalogue.router)  # public reads, like the register
     return app
 
 

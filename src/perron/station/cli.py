@@ -235,3 +235,239 @@ def feasibility_unlock(
     with SqliteLedger(StationConfig.load(config).feasibility_file) as ledger:
         refused = ledger.unlock(requester)
     typer.echo(f"{requester}: lockout lifted ({refused} refused queries were counted)")
+
+
+datasets_app = typer.Typer(
+    help="The catalogue: describe this holder's datasets and publish them to the hub "
+    "(datasets.toml beside station.toml; docs/catalogue.md)."
+)
+app.add_typer(datasets_app, name="datasets")
+
+NameArgument = Annotated[
+    str | None,
+    typer.Argument(help="The dataset's name, as data requests name it (default: the station's)."),
+]
+Many = list[str] | None
+
+
+def _dataset_name(config: Path, name: str | None) -> str:
+    from perron.station.config import StationConfig  # noqa: PLC0415
+
+    return name or StationConfig.load(config).dataset_name
+
+
+@datasets_app.command("add")
+def datasets_add(
+    name: NameArgument = None,
+    config: ConfigOption = Path("station.toml"),
+    file: Annotated[
+        Path | None, typer.Option(help="A description to start from (TOML or JSON).")
+    ] = None,
+    title: Annotated[str | None, typer.Option()] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+    keyword: Annotated[Many, typer.Option(help="Repeatable.")] = None,
+    theme: Annotated[Many, typer.Option(help="EU data theme, e.g. HEAL (repeatable).")] = None,
+    health_theme: Annotated[Many, typer.Option(help="A health theme IRI (repeatable).")] = None,
+    coding_system: Annotated[
+        Many, typer.Option(help="ICD-10, ATC, LOINC, SNOMED CT, ... or an IRI (repeatable).")
+    ] = None,
+    population: Annotated[str | None, typer.Option(help="Population coverage.")] = None,
+    min_age: Annotated[int | None, typer.Option(help="Minimum typical age.")] = None,
+    max_age: Annotated[int | None, typer.Option(help="Maximum typical age.")] = None,
+    start: Annotated[str | None, typer.Option(help="First day covered (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day covered (YYYY-MM-DD).")] = None,
+    country: Annotated[Many, typer.Option(help="ISO 3166 alpha-3, e.g. NLD (repeatable).")] = None,
+    legal_basis: Annotated[Many, typer.Option(help="e.g. eu-gdpr:A9-2-j (repeatable).")] = None,
+    legislation: Annotated[
+        Many, typer.Option(help="EHDS, GDPR or an ELI IRI (repeatable).")
+    ] = None,
+    access_rights: Annotated[
+        str | None, typer.Option(help="NON_PUBLIC (default), RESTRICTED or PUBLIC.")
+    ] = None,
+    condition: Annotated[
+        Many, typer.Option(help="A DUO term: HMB, GRU, PUB, ... (repeatable).")
+    ] = None,
+    contact_name: Annotated[str | None, typer.Option()] = None,
+    contact_email: Annotated[str | None, typer.Option()] = None,
+    contact_url: Annotated[str | None, typer.Option()] = None,
+    publisher_name: Annotated[str | None, typer.Option()] = None,
+    publisher_url: Annotated[str | None, typer.Option()] = None,
+    provenance: Annotated[str | None, typer.Option(help="How the data were collected.")] = None,
+    quality_report: Annotated[str | None, typer.Option(help="The quality report's URL.")] = None,
+    listing: Annotated[str | None, typer.Option(help="public (default) or hub.")] = None,
+    source: Annotated[str | None, typer.Option(help="Data file to count (CSV/Parquet).")] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column to count individuals.")] = None,
+    replace: Annotated[bool, typer.Option(help="Overwrite an existing description.")] = False,
+) -> None:
+    """Describe a dataset in datasets.toml (checked before it is written)."""
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+    from perron.station.config import StationConfig  # noqa: PLC0415
+    from perron.station.datasets import DatasetsFile  # noqa: PLC0415
+
+    flags = {
+        "title": title,
+        "description": description,
+        "keywords": keyword,
+        "themes": theme,
+        "health_themes": health_theme,
+        "coding_systems": coding_system,
+        "population_coverage": population,
+        "min_age": min_age,
+        "max_age": max_age,
+        "countries": country,
+        "legal_basis": legal_basis,
+        "applicable_legislation": legislation,
+        "access_rights": access_rights,
+        "conditions": condition,
+        "provenance": provenance,
+        "listing": listing,
+    }
+    nested = {
+        "temporal": {"start": start, "end": end},
+        "contact": {"name": contact_name, "email": contact_email, "url": contact_url},
+        "publisher": {"name": publisher_name, "homepage": publisher_url},
+        "quality_report": {"url": quality_report},
+        "counting": {"source": source, "id_column": id_column},
+    }
+    try:
+        settings = StationConfig.load(config)
+        fields = _read_description(file) if file is not None else {}
+        fields.update({key: value for key, value in flags.items() if value not in (None, [])})
+        for key, table in nested.items():
+            given = {k: v for k, v in table.items() if v is not None}
+            if given:
+                earlier = fields.get(key)
+                fields[key] = {**(earlier if isinstance(earlier, dict) else {}), **given}
+        dataset = name or settings.dataset_name
+        DatasetsFile.beside(config).add(dataset, fields, settings.organisation, replace=replace)
+    except PerronError as error:
+        raise _fail(error) from None
+    typer.echo(f"described {dataset!r} in {DatasetsFile.beside(config).path}")
+
+
+def _read_description(path: Path) -> dict[str, object]:
+    import tomllib  # noqa: PLC0415
+
+    from perron.protocol.errors import InputError  # noqa: PLC0415
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read the description {path}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InputError(f"{path} must hold one table (JSON object) of a dataset's fields.")
+    return raw
+
+
+@datasets_app.command("list")
+def datasets_list(config: ConfigOption = Path("station.toml")) -> None:
+    """The datasets described in datasets.toml."""
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+    from perron.station.datasets import DatasetsFile  # noqa: PLC0415
+
+    try:
+        entries = DatasetsFile.beside(config).read()
+    except PerronError as error:
+        raise _fail(error) from None
+    if not entries:
+        typer.echo("no dataset described yet; add one with `perron station datasets add`.")
+    for name, fields in entries.items():
+        typer.echo(f"{name}\t{fields.get('listing', 'public')}\t{fields.get('title', '')}")
+
+
+@datasets_app.command("describe")
+def datasets_describe(
+    name: NameArgument = None,
+    config: ConfigOption = Path("station.toml"),
+    format: Annotated[str, typer.Option(help="text, json, turtle or jsonld.")] = "text",
+    check: Annotated[
+        bool, typer.Option("--check", help="Validate the HealthDCAT-AP export (SHACL).")
+    ] = False,
+) -> None:
+    """What the station would publish: the description, with counts from the data,
+    rounded and suppressed by the holder's disclosure rules."""
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+    from perron.station.config import StationConfig  # noqa: PLC0415
+    from perron.station.datasets import DatasetsFile, describe  # noqa: PLC0415
+
+    if format not in ("text", "json", "turtle", "jsonld"):
+        raise typer.BadParameter("--format is text, json, turtle or jsonld.")
+    try:
+        settings = StationConfig.load(config)
+        metadata = describe(settings, DatasetsFile.beside(config), _dataset_name(config, name))
+    except PerronError as error:
+        raise _fail(error) from None
+    if format == "json":
+        typer.echo(json.dumps(metadata.to_wire(), indent=2))
+    elif format == "text":
+        _print_description(metadata)
+    if format in ("turtle", "jsonld") or check:
+        from perron.catalogue.dcat import serialise, to_graph  # noqa: PLC0415
+
+        graph = to_graph([metadata], service_url=settings.hub_url)
+        if format in ("turtle", "jsonld"):
+            typer.echo(serialise(graph, "turtle" if format == "turtle" else "jsonld"))
+        if check:
+            from perron.catalogue.shacl import validate  # noqa: PLC0415
+
+            report = validate(graph)
+            if not report.conforms:
+                for problem in report.problems:
+                    typer.echo(f"SHACL: {problem}", err=True)
+                raise typer.Exit(1)
+            typer.echo(
+                "HealthDCAT-AP export conforms to the DCAT-AP 3 and health shapes.", err=True
+            )
+
+
+def _print_description(metadata: object) -> None:
+    from perron.catalogue.metadata import DatasetMetadata  # noqa: PLC0415
+
+    assert isinstance(metadata, DatasetMetadata)
+    for label, count in (("records", metadata.records), ("individuals", metadata.individuals)):
+        rounding = (
+            "" if count is None or count.rounded_to is None else f", rounded to {count.rounded_to}"
+        )
+        shown = "not counted" if count is None else f"{count}{rounding} (min_cell {count.min_cell})"
+        typer.echo(f"{label}: {shown}")
+    for key, value in metadata.to_wire().items():
+        if key not in ("records", "individuals") and value not in (None, "", []):
+            typer.echo(f"{key}: {json.dumps(value) if not isinstance(value, str) else value}")
+
+
+@datasets_app.command("publish")
+def datasets_publish(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Datasets to publish (default: all described).")
+    ] = None,
+    config: ConfigOption = Path("station.toml"),
+) -> None:
+    """Publish the descriptions (counts included) to the hub's catalogue."""
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+    from perron.station.config import StationConfig  # noqa: PLC0415
+    from perron.station.datasets import DatasetsFile, publish  # noqa: PLC0415
+
+    try:
+        answers = publish(StationConfig.load(config), DatasetsFile.beside(config), names or None)
+    except PerronError as error:
+        raise _fail(error) from None
+    for answer in answers:
+        typer.echo(f"published {answer['holder']}/{answer['name']} ({answer['modified']})")
+
+
+@datasets_app.command("withdraw")
+def datasets_withdraw(
+    name: Annotated[str, typer.Argument(help="The dataset to take out of the catalogue.")],
+    config: ConfigOption = Path("station.toml"),
+) -> None:
+    """Take a description out of the hub's catalogue (datasets.toml keeps it)."""
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+    from perron.station.config import StationConfig  # noqa: PLC0415
+    from perron.station.datasets import withdraw  # noqa: PLC0415
+
+    try:
+        withdraw(StationConfig.load(config), name)
+    except PerronError as error:
+        raise _fail(error) from None
+    typer.echo(f"withdrew {name!r} from the catalogue")

@@ -9,7 +9,9 @@ keys_dir = "keys"                     # private keys, never leave this machine
 audit_log = "audit.jsonl"
 state_dir = "state"                   # replay guard, stored answers, task counts, objections,
                                       #   the feasibility ledger
-dataset = "data/lung_north.csv"       # CSV or Parquet
+dataset = "data/lung_north.csv"       # CSV or Parquet file, DuckDB file, or database URL
+reader = "pandas"                     # CSV/Parquet: "pandas" loads the file into memory,
+                                      #   "duckdb" scans it and pushes aggregates down
 allowed_algorithms = ["summary", "glm", "coxph"]   # default: all installed
 allowed_requesters = []               # default: any researcher of the study
 task_timeout = 600                    # seconds a signed task stays valid
@@ -37,6 +39,22 @@ legal_counsel = "Zm9v...="            #   listed here signed it with that key
 
 Relative paths are relative to the configuration file's folder.
 
+The dataset can also live in a database, which is then never loaded: every
+aggregate runs as SQL in it (:mod:`perron.data.sql`). Name the table or view:
+
+```toml
+dataset = "data/cohort.duckdb"        # a DuckDB file (opened read-only)
+table = "lung"                        #   default: its only table
+
+dataset = "postgresql+psycopg://station@db.hospital.local:5432/research"
+table = "lung"                        # any SQLAlchemy URL; required for a URL
+```
+
+Keep passwords out of station.toml: leave them out of the URL and let the driver
+find them (for PostgreSQL ``~/.pgpass`` or the ``PGPASSWORD`` environment variable).
+Without ``dataset_name`` a dataset is named after its file's stem, or for a URL
+after its table.
+
 ``require_policy = true`` needs at least one signer. Without signers the station
 does not look for policies at all (tasks run as before); it still hides the
 ``id_column`` from every analysis and leaves out the people who objected (see
@@ -53,6 +71,7 @@ from pathlib import Path
 from typing import Any
 
 from perron.crypto.keys import unb64
+from perron.data.sql_engine import is_url
 from perron.governance.roles import Role
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import InputError
@@ -179,12 +198,17 @@ class StationConfig:
     keys_dir: Path
     audit_log: Path
     state_dir: Path
-    dataset: Path
+    #: A file path, or a SQLAlchemy URL (a string).
+    dataset: Path | str
     disclosure: DisclosurePolicy = field(default_factory=DisclosurePolicy)
     allowed_algorithms: tuple[str, ...] | None = None
     allowed_requesters: tuple[str, ...] = ()
     task_timeout: float = 600.0
     governance: GovernanceSettings = field(default_factory=GovernanceSettings)
+    #: The table or view in a DuckDB file or a database.
+    table: str | None = None
+    #: How a CSV/Parquet file is read: "pandas" (into memory) or "duckdb" (scanned).
+    reader: str = "pandas"
 
     @property
     def token(self) -> str:
@@ -198,8 +222,13 @@ class StationConfig:
 
     @property
     def dataset_name(self) -> str:
-        """The dataset's name in requests and policies (default: the file's stem)."""
-        return self.governance.dataset_name or self.dataset.stem
+        """The dataset's name in requests and policies (default: the file's stem, or
+        the table of a database)."""
+        if self.governance.dataset_name:
+            return self.governance.dataset_name
+        if isinstance(self.dataset, str):  # a database URL: the table
+            return self.table or "dataset"
+        return self.dataset.stem
 
     @property
     def objections_file(self) -> Path:
@@ -238,6 +267,20 @@ class StationConfig:
             value = Path(str(raw.get(key, default)))
             return value if value.is_absolute() else base / value
 
+        dataset: Path | str = str(raw["dataset"])
+        if not is_url(dataset):
+            dataset = local("dataset", "")
+        elif raw.get("table") is None:
+            raise InputError(
+                'dataset is a database URL: name the table or view with table = "..." in '
+                "station.toml."
+            )
+        reader = str(raw.get("reader", "pandas"))
+        if reader not in ("pandas", "duckdb"):
+            raise InputError(f'reader must be "pandas" or "duckdb", not {reader!r}.')
+        table = raw.get("table")
+        if table is not None and (not isinstance(table, str) or not table.strip()):
+            raise InputError(f"table must be a non-empty string, not {table!r}.")
         allowed = raw.get("allowed_algorithms")
         governance = raw.get("governance", {})
         if not isinstance(governance, Mapping):
@@ -250,10 +293,12 @@ class StationConfig:
             keys_dir=local("keys_dir", "keys"),
             audit_log=local("audit_log", "audit.jsonl"),
             state_dir=local("state_dir", "state"),
-            dataset=local("dataset", ""),
+            dataset=dataset,
             disclosure=DisclosurePolicy(**dict(raw.get("disclosure", {}))),
             allowed_algorithms=None if allowed is None else tuple(str(a) for a in allowed),
             allowed_requesters=tuple(str(r) for r in raw.get("allowed_requesters", ())),
             task_timeout=float(raw.get("task_timeout", 600.0)),
             governance=GovernanceSettings.from_mapping(governance),
+            table=table,
+            reader=reader,
         )

@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -95,7 +95,7 @@ class StationRunner:
         self.config = config
         self.keys = KeyPair.load(config.keys_dir)
         settings = config.governance
-        self.view = DatasetView.from_path(config.dataset, config.dataset_name, settings.id_column)
+        self.view = DatasetView.from_config(config)
         self.station = Station(
             config.name,
             self.view.source(None, frozenset()),
@@ -142,6 +142,7 @@ class StationRunner:
         self.counter.close()
         self.ledger.close()
         self.client.close()
+        self.view.close()
 
     def register_keys(self) -> None:
         """Publish this station's public keys at the hub."""
@@ -227,16 +228,16 @@ class StationRunner:
         sealed = seal(message, recipient, self.keys)
         # Both the stored answer (for redeliveries) and the audit entry are on disk
         # before the answer leaves; written side by side, their fsyncs overlap.
-        stored = None
+        storing: Future[None] | None = None
         if outcome != "rejected":
-            stored = self._writer.submit(
+            storing = self._writer.submit(
                 self.replay.store_result, body["task_id"], f"{status}:{sealed}"
             )
         try:
             self.audit.append(self._audit_entry(run, body, partial, outcome, admission))
         finally:
-            if stored is not None:
-                stored.result()
+            if storing is not None:
+                storing.result()
         return status, sealed
 
     def _verified(self, run: dict[str, Any]) -> dict[str, Any]:

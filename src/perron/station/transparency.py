@@ -150,11 +150,14 @@ def used_by(config: StationConfig | str | Path, patient_id: str) -> list[StudyUs
             "the station's dataset has no patient identifier column; set [governance] "
             "id_column in station.toml to answer which studies used a person's data."
         )
-    view = DatasetView.from_path(config.dataset, config.dataset_name, id_column)
-    with ObjectionRegister(config.objections_file) as register:
-        return studies_using(
-            patient_id, audit_log=config.audit_log, objections=register, dataset_ids=view.ids
-        )
+    view = DatasetView.from_config(config)
+    try:
+        with ObjectionRegister(config.objections_file) as register:
+            return studies_using(
+                patient_id, audit_log=config.audit_log, objections=register, dataset_ids=view.ids
+            )
+    finally:
+        view.close()
 
 
 def _used_at(entry: Mapping[str, Any], record: Mapping[str, Any]) -> datetime:

@@ -12,6 +12,12 @@ people) and the resulting :class:`~perron.data.frame.FrameSource` is kept (a few
 time), so the rounds of an iterative fit reuse its cached design matrices, and a
 changed objection register gives a fresh source instead of a stale cache.
 
+A dataset in DuckDB or another database (:class:`~perron.data.sql.SqlSource`) is
+never loaded: the view restricts the SQL source instead, so every query it runs
+leaves out the hidden and unpermitted columns and has ``WHERE CAST(id AS VARCHAR) NOT
+IN (...)`` (the identifiers bound as one array parameter) for the objectors;
+:meth:`DatasetView.ids` and the link keys are answered by queries too.
+
 :class:`RestrictedSource` wraps that source and refuses, with
 :class:`~perron.protocol.errors.OutsidePolicy` rule ``column``, every question about a
 column outside the policy, and about the identifier column always, before the data are
@@ -39,6 +45,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 
 import numpy as np
@@ -48,10 +55,14 @@ import pandas as pd
 from perron.data.design import Design, Level
 from perron.data.families import Family
 from perron.data.frame import FrameSource, load_table
-from perron.data.linkage import FrameLinkKeys
+from perron.data.linkage import FrameLinkKeys, LinkKeys
 from perron.data.source import ColumnKind, DataSource, IrlsSums, Moments
+from perron.data.sql import SqlSource
+from perron.data.sql_engine import is_url
+from perron.data.sql_keys import SqlIdSet, SqlLinkKeys
 from perron.data.survival import CoxSums, EventTable, SurvivalSpec, TimeMap
 from perron.protocol.errors import DataSourceError, OutsidePolicy, PolicyViolation
+from perron.station.config import StationConfig
 
 FloatArray = npt.NDArray[np.float64]
 _VIEW_CACHE_SIZE = 4
@@ -62,8 +73,8 @@ class DatasetView:
 
     Parameters
     ----------
-    frame
-        The whole table as loaded.
+    data
+        The whole table as loaded, or an SQL source over it (DuckDB or a database).
     name
         The dataset's name in requests and policies.
     id_column
@@ -76,37 +87,98 @@ class DatasetView:
         The id column is missing or has missing values.
     """
 
-    def __init__(self, frame: pd.DataFrame, name: str, id_column: str | None = None) -> None:
+    def __init__(
+        self, data: pd.DataFrame | SqlSource, name: str, id_column: str | None = None
+    ) -> None:
         self.name = name
         self.id_column = id_column
-        self._frame = frame
+        self._sql = data if isinstance(data, SqlSource) else None
+        self._frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame()
         self._ids: pd.Series | None = None
+        self._id_set: AbstractSet[str] = frozenset()
         if id_column is not None:
+            self._check_ids(id_column)
+        self._sources: OrderedDict[tuple[tuple[str, ...] | None, frozenset[str]], DataSource] = (
+            OrderedDict()
+        )
+
+    def _check_ids(self, id_column: str) -> None:
+        name = self.name
+        if self._sql is not None:
+            if not self._sql.has_column(id_column):
+                raise DataSourceError(
+                    f"the id column {id_column!r} (governance.id_column) is not in dataset "
+                    f"{name!r}; its columns are {sorted(self._sql.schema())}."
+                )
+            missing = self._sql.count_missing_any(id_column)
+            self._id_set = SqlIdSet(self._sql, id_column)
+        else:
+            frame = self._frame
             if id_column not in frame.columns:
                 raise DataSourceError(
                     f"the id column {id_column!r} (governance.id_column) is not in dataset "
                     f"{name!r}; its columns are {sorted(map(str, frame.columns))}."
                 )
             missing = int(frame[id_column].isna().sum())
-            if missing:
-                raise DataSourceError(
-                    f"the id column {id_column!r} of dataset {name!r} misses {missing} "
-                    "values; every row needs its identifier, or objections cannot be "
-                    "honoured. Fill them in or drop those rows."
-                )
             self._ids = frame[id_column].astype(str)
-        self._id_set = frozenset() if self._ids is None else frozenset(self._ids.tolist())
-        self._sources: OrderedDict[tuple[tuple[str, ...] | None, frozenset[str]], FrameSource] = (
-            OrderedDict()
-        )
+            self._id_set = frozenset(self._ids.tolist())
+        if missing:
+            raise DataSourceError(
+                f"the id column {id_column!r} of dataset {name!r} misses {missing} "
+                "values; every row needs its identifier, or objections cannot be "
+                "honoured. Fill them in or drop those rows."
+            )
 
     @classmethod
-    def from_path(cls, path: str | Path, name: str, id_column: str | None = None) -> DatasetView:
-        """Load a CSV or Parquet file."""
-        return cls(load_table(path), name, id_column)
+    def from_path(
+        cls,
+        path: str | Path,
+        name: str,
+        id_column: str | None = None,
+        *,
+        table: str | None = None,
+        reader: str = "pandas",
+    ) -> DatasetView:
+        """Open a dataset: a CSV or Parquet file, a DuckDB file or a database URL.
+
+        Parameters
+        ----------
+        path
+            A ``.csv``/``.parquet`` file, a ``.duckdb`` database, or a SQLAlchemy URL.
+        name, id_column
+            As for the constructor.
+        table
+            The table or view in a DuckDB file or a database.
+        reader
+            For CSV/Parquet: ``"pandas"`` loads the file into memory; ``"duckdb"``
+            leaves it on disk and pushes every aggregate into DuckDB.
+        """
+        if reader not in ("pandas", "duckdb"):
+            raise DataSourceError(f"reader must be 'pandas' or 'duckdb', not {reader!r}.")
+        suffix = "" if is_url(path) else Path(path).suffix.lower()
+        if reader == "pandas" and suffix in (".csv", ".parquet", ".pq"):
+            return cls(load_table(path), name, id_column)
+        return cls(SqlSource.open(path, table=table), name, id_column)
+
+    @classmethod
+    def from_config(cls, config: StationConfig) -> DatasetView:
+        """The dataset that a station's configuration names (``dataset``, ``table``,
+        ``reader`` and ``[governance] id_column``)."""
+        return cls.from_path(
+            config.dataset,
+            config.dataset_name,
+            config.governance.id_column,
+            table=config.table,
+            reader=config.reader,
+        )
+
+    def close(self) -> None:
+        """Close the database connection of an SQL dataset (nothing to do for a frame)."""
+        if self._sql is not None:
+            self._sql.close()
 
     @property
-    def ids(self) -> frozenset[str]:
+    def ids(self) -> AbstractSet[str]:
         """Every patient identifier in the dataset (empty without an id column)."""
         return self._id_set
 
@@ -134,7 +206,7 @@ class DatasetView:
         PolicyViolation
             People must be excluded but the dataset has no id column to find them.
         """
-        if excluded and self._ids is None:
+        if excluded and self.id_column is None:
             raise PolicyViolation(
                 f"{len(excluded)} objection(s) are registered but dataset {self.name!r} has "
                 "no id column to match them, so the station runs no analysis; set "
@@ -145,7 +217,12 @@ class DatasetView:
         key = (permitted, excluded)
         inner = self._sources.get(key)
         if inner is None:
-            inner = FrameSource(self._cut(permitted, hidden, excluded))
+            if self._sql is not None:
+                inner = self._sql.restricted(
+                    permitted, hidden=hidden, key=self.id_column, excluded=excluded
+                )
+            else:
+                inner = FrameSource(self._cut(permitted, hidden, excluded))
             self._sources[key] = inner
             if len(self._sources) > _VIEW_CACHE_SIZE:
                 self._sources.popitem(last=False)
@@ -153,14 +230,15 @@ class DatasetView:
             self._sources.move_to_end(key)
         return RestrictedSource(inner, permitted, hidden, dataset=self.name, study=study)
 
-    def linkage(
-        self, columns: Collection[str] | None, excluded: frozenset[str]
-    ) -> FrameLinkKeys | None:
+    def linkage(self, columns: Collection[str] | None, excluded: frozenset[str]) -> LinkKeys | None:
         """The link keys (the id column) for linkage protocols, without the excluded
         people, over the permitted columns; ``None`` when the dataset has no id column."""
         if self.id_column is None:
             return None
         permitted = None if columns is None else tuple(sorted({*columns, self.id_column}))
+        if self._sql is not None:
+            rows = self._sql.restricted(permitted, key=self.id_column, excluded=excluded)
+            return SqlLinkKeys(rows, self.id_column)
         frame = self._cut(permitted, frozenset(), excluded)
         return FrameLinkKeys(frame, self.id_column)
 

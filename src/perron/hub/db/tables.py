@@ -10,9 +10,20 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 from perron.hub.db.models import (
+    NAME_LENGTH,
+    Base,
     Organisation,
     Run,
     Station,
@@ -22,6 +33,7 @@ from perron.hub.db.models import (
     Task,
     Token,
     User,
+    UTCDateTime,
 )
 
 ORGANISATIONS = cast(Table, Organisation.__table__)
@@ -33,3 +45,24 @@ STUDY_USERS = cast(Table, StudyUser.__table__)
 TASKS = cast(Table, Task.__table__)
 TOKENS = cast(Table, Token.__table__)
 USERS = cast(Table, User.__table__)
+
+#: The catalogue (:mod:`perron.catalogue`): one row per dataset description, as the
+#: holder's station published it (``content``, JSON of
+#: :class:`~perron.catalogue.metadata.DatasetMetadata`; never row-level data). A
+#: dataset is named by its holder and name, as data requests name it; the station that
+#: published it may replace or withdraw it. Core only (no ORM class), on the models'
+#: metadata so that the migrations are checked against it.
+CATALOGUE_DATASETS = Table(
+    "catalogue_datasets",
+    Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("organisation_id", ForeignKey("organisations.id"), nullable=False),
+    Column("name", String(NAME_LENGTH), nullable=False),
+    Column("station_id", ForeignKey("stations.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("listing", String(8), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("modified_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("organisation_id", "name", name="uq_catalogue_datasets_holder_name"),
+    CheckConstraint("listing IN ('public', 'hub')", name="listing"),
+)

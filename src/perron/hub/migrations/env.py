@@ -12,6 +12,7 @@ from typing import Any, Literal
 from alembic import context
 from sqlalchemy import Connection
 
+import perron.hub.db.tables  # noqa: F401 - registers the Core tables on Base.metadata
 from perron.hub.db.models import Base, UTCDateTime
 
 

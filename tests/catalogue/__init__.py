@@ -1,0 +1,1 @@
+"""Tests of the catalogue (perron.catalogue) and of its station, hub and CLI sides."""
