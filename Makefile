@@ -23,6 +23,7 @@ demo: $(VENV)/.demo
 	$(BIN)/perron demo --route
 	$(BIN)/perron demo --linkage
 	$(BIN)/perron demo --mpc
+	$(BIN)/perron demo --findable
 
 # pytest exits 5 when it ran no test; make treats that as a failure like any other.
 test: $(VENV)/.dev

@@ -31,6 +31,16 @@ STEPS: list[tuple[str, dict[str, Any]]] = [
     ("crosstab", {"row": "g", "col": "y"}),
     ("feasibility", {"cohort": [{"column": "x", "between": [-1.0, 1.0]}]}),
     ("histogram", {"column": "x", "edges": [-2.0, -1.0, 0.0, 1.0, 2.0]}),
+    (
+        "quality",
+        {
+            "columns": ["x", "g"],
+            "required": ["x"],
+            "expected": {"x": "numeric", "g": "categorical"},
+            "ranges": {"x": [-2.0, 2.0]},
+            "levels": {"g": ["a", "b"]},
+        },
+    ),
     ("dp_release", {"statistic": "count", "column": "x", "epsilon": 1.0}),
     ("dp_release", {"statistic": "sum", "column": "x", "epsilon": 1.0, "bounds": [-2.0, 2.0]}),
     ("dp_release", {"statistic": "mean", "column": "x", "epsilon": 1.0, "bounds": [-2.0, 2.0]}),

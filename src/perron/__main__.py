@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from perron.client.cli import catalogue_app, feasibility, overlap, request_app, study_app
+from perron.client.cli import (
+    catalogue_app,
+    feasibility,
+    overlap,
+    quality,
+    request_app,
+    study_app,
+)
 from perron.hub.cli import app as hub_app
 from perron.linkage.cli import app as pseudonymise_app
 from perron.station.cli import app as station_app
@@ -21,6 +28,7 @@ app.add_typer(study_app, name="study")
 app.add_typer(catalogue_app, name="catalogue")
 app.command("overlap")(overlap)
 app.command("feasibility")(feasibility)
+app.command("quality")(quality)
 app.add_typer(pseudonymise_app, name="pseudonymise")
 
 
@@ -51,6 +59,14 @@ def demo(
             "and Bloom-filter linkage on synthetic Dutch data.",
         ),
     ] = False,
+    findable: Annotated[
+        bool,
+        typer.Option(
+            "--findable",
+            help="Findable data of known quality instead: OMOP data at three stations, the "
+            "catalogue, a feasibility count with its differencing guard, quality reports.",
+        ),
+    ] = False,
     mpc: Annotated[
         bool,
         typer.Option(
@@ -62,6 +78,11 @@ def demo(
 ) -> None:
     """A three-hospital study on the real lung cancer data: a hub and three station
     processes on localhost (or, with --simulate, all in this process)."""
+    if findable:
+        from perron.findable_demo import main as findable_main  # noqa: PLC0415
+
+        findable_main(Console(width=max(Console().width, 120)))
+        return
     if mpc:
         from perron.mpc.demo import run as mpc_demo  # noqa: PLC0415
 

@@ -17,6 +17,7 @@ from perron.algorithms.kaplan_meier import KaplanMeier
 from perron.algorithms.linked_crosstab import LinkedCrosstab
 from perron.algorithms.logrank import Logrank
 from perron.algorithms.overlap import Overlap
+from perron.algorithms.quality import Quality
 from perron.algorithms.quantile import Quantile
 from perron.algorithms.summary import Summary
 
@@ -38,6 +39,7 @@ INSTALLED: Mapping[str, AlgorithmClass] = MappingProxyType(
             LinkedCrosstab,
             DPRelease,
             Feasibility,
+            Quality,
         )
     }
 )

@@ -420,3 +420,71 @@ def catalogue_export(
     else:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {out}")
+
+
+def _ranges(specs: list[str]) -> dict[str, list[float | None]]:
+    ranges: dict[str, list[float | None]] = {}
+    for spec in specs:
+        column, sep, bounds = spec.partition("=")
+        low, colon, high = bounds.partition(":")
+        if not sep or not colon or not column:
+            raise typer.BadParameter(f"--range {spec!r}: write column=low:high, e.g. age=0:120.")
+        try:
+            ranges[column] = [float(low) if low else None, float(high) if high else None]
+        except ValueError:
+            raise typer.BadParameter(f"--range {spec!r}: low and high must be numbers.") from None
+    return ranges
+
+
+def quality(
+    study: Annotated[str, typer.Option(help="The study at the hub.")],
+    column: Annotated[
+        list[str] | None, typer.Option(help="A column to check (repeatable; default: all).")
+    ] = None,
+    required: Annotated[
+        list[str] | None, typer.Option(help="A column that must be filled (repeatable).")
+    ] = None,
+    range_: Annotated[
+        list[str] | None,
+        typer.Option("--range", help="A plausible range, column=low:high (repeatable)."),
+    ] = None,
+    cdm: Annotated[
+        bool, typer.Option(help="Include each station's OMOP CDM report, if it has one.")
+    ] = True,
+    html: Annotated[Path | None, typer.Option(help="Write the reports as one HTML page.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the reports as JSON.")
+    ] = None,
+    hub: Hub = DEFAULT_HUB,
+    token: Token = "",
+) -> None:
+    """Data quality reports of the study's stations (OHDSI DQD checks), as each holder
+    releases them: counts below a holder's minimum show as "< min_cell"."""
+    from perron.client.connect import connect  # noqa: PLC0415
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+
+    if not token:
+        raise typer.BadParameter("give --token or set PERRON_TOKEN (a user token).")
+    ranges = _ranges(range_ or [])
+    try:
+        session = connect(hub, study=study, token=token, progress=False)
+        try:
+            result = session.quality(
+                column or None, required=required or (), ranges=ranges, cdm=cdm
+            )
+        finally:
+            session.close()
+    except PerronError as error:
+        typer.echo(f"{type(error).__name__}: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(str(result))
+    for station, report in result.reports.items():
+        for check in report.failures():
+            shown = "" if check.violated is None else f": {check.violated.text} rows"
+            typer.echo(f"{station}: FAILED {check.key}{shown}")
+    if html is not None:
+        html.write_text(result.to_html(f"Data quality: study {study}"), encoding="utf-8")
+        typer.echo(f"wrote {html}")
+    if json_out is not None:
+        json_out.write_text(result.to_json(), encoding="utf-8")
+        typer.echo(f"wrote {json_out}")

@@ -29,6 +29,7 @@ from perron.algorithms.linked_crosstab import LinkedCrosstab, LinkedCrosstabResu
 from perron.algorithms.logrank import Logrank, LogrankResult
 from perron.algorithms.model_spec import ModelSpec
 from perron.algorithms.overlap import Overlap, OverlapReport
+from perron.algorithms.quality import Quality, QualityResult
 from perron.algorithms.quantile import Quantile, QuantileResult
 from perron.algorithms.summary import COMBINED, Summary, SummaryResult
 from perron.protocol.errors import InputError
@@ -403,3 +404,35 @@ class Session:
         """Differentially private counts of ``column`` in bins ``[e_i, e_i+1)``, with the
         counts below the first edge and from the last edge up."""
         return DPRelease("histogram", column, epsilon, edges=edges).run(self._grid, disclosure)
+
+    def quality(
+        self,
+        columns: Sequence[str] | None = None,
+        *,
+        required: Sequence[str] = (),
+        expected: Mapping[str, str] | None = None,
+        ranges: Mapping[str, Sequence[float | None]] | None = None,
+        levels: Mapping[str, Sequence[Any]] | None = None,
+        thresholds: Mapping[str, float] | None = None,
+        cdm: bool = True,
+        disclosure: Disclosure = None,
+    ) -> QualityResult:
+        """Data quality reports per station (OHDSI DQD checks), released by each holder.
+
+        The analysis dataset is checked through the data seam: completeness of
+        ``columns`` (default: all), ``required`` columns, ``expected`` kinds
+        (``{"age": "numeric"}``), plausible ``ranges`` (``{"age": [0, 120]}``), allowed
+        ``levels`` and ``thresholds`` per check (%). With ``cdm``, a station that keeps
+        a CDM report (``perron station quality``) adds it. Counts below a holder's
+        ``min_cell`` come back as ``"< min_cell"``. See :mod:`perron.algorithms.quality`.
+        """
+        algorithm = Quality(
+            columns,
+            required=required,
+            expected=expected,
+            ranges=ranges,
+            levels=levels,
+            thresholds=thresholds,
+            cdm=cdm,
+        )
+        return algorithm.run(self._grid, disclosure)

@@ -471,3 +471,70 @@ def datasets_withdraw(
     except PerronError as error:
         raise _fail(error) from None
     typer.echo(f"withdrew {name!r} from the catalogue")
+
+
+@app.command("quality")
+def quality(
+    config: ConfigOption = Path("station.toml"),
+    cdm_mapping: Annotated[
+        Path | None, typer.Option("--cdm-mapping", help="The CDM mapping file (TOML).")
+    ] = None,
+    fhir: Annotated[
+        list[Path] | None, typer.Option("--fhir", help="A FHIR R4 bundle (repeatable).")
+    ] = None,
+    cdm_tables: Annotated[
+        Path | None,
+        typer.Option(
+            "--cdm-tables",
+            help="A folder with <table>.csv or .parquet per CDM table, checked as it is.",
+        ),
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="The report's dataset name (default: the station's).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write the released report here (HTML; JSON beside).")
+    ] = None,
+    exact: Annotated[
+        bool,
+        typer.Option(
+            "--exact", help="Write --out with exact numbers (for the data manager; never publish)."
+        ),
+    ] = False,
+) -> None:
+    """Check this holder's OMOP CDM (OHDSI DQD checks) and store the report.
+
+    Writes state/quality/<dataset>.exact.json (stays here; the quality algorithm
+    releases it per task) and the released <dataset>.json and .html, which a catalogue
+    entry links to. The CDM comes from the options, else from [quality] in station.toml.
+    """
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+    from perron.quality.run import run_checks  # noqa: PLC0415
+    from perron.quality.sources import read_cdm  # noqa: PLC0415
+    from perron.quality.store import quality_summary, save  # noqa: PLC0415
+    from perron.station.config import StationConfig  # noqa: PLC0415
+
+    try:
+        settings = StationConfig.load(config)
+        given = settings.quality
+        if cdm_mapping or fhir or cdm_tables:
+            cdm = read_cdm(mapping=cdm_mapping, fhir=fhir or (), tables=cdm_tables)
+        else:
+            cdm = read_cdm(mapping=given.mapping, fhir=given.fhir, tables=given.tables)
+        name = dataset or settings.dataset_name
+        report = run_checks(cdm, given.settings, dataset=name)
+        files = save(report, settings.state_dir, settings.disclosure)
+        released = report.released(settings.disclosure, station=settings.name)
+        if out is not None:
+            shown = report if exact else released
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(shown.to_html(), encoding="utf-8")
+            out.with_suffix(".json").write_text(shown.to_json(), encoding="utf-8")
+    except PerronError as error:
+        raise _fail(error) from None
+    typer.echo(str(released))
+    typer.echo(f"exact report (stays at the station): {files.exact}")
+    typer.echo(f"released report for the catalogue: {files.json} and {files.html}")
+    if out is not None:
+        typer.echo(f"wrote {out} and {out.with_suffix('.json')}" + (" (exact)" if exact else ""))
+    typer.echo(f"catalogue entry: {json.dumps(quality_summary(released))}")

@@ -35,6 +35,10 @@ objections_apply_to_earlier = false   # whether an objection also excludes the p
 [governance.signers]                  # role -> base64 Ed25519 verify key the holder trusts;
 privacy_officer = "q0p3...="          #   a policy is in force only when every role
 legal_counsel = "Zm9v...="            #   listed here signed it with that key
+
+[quality]                             # the CDM `perron station quality` checks (optional):
+mapping = "omop/mapping.toml"         #   mapping = ..., fhir = [...] or tables = "cdm/";
+death_grace_days = 60                 #   and the checks' settings (docs/quality.md)
 ```
 
 Relative paths are relative to the configuration file's folder.
@@ -75,6 +79,7 @@ from perron.data.sql_engine import is_url
 from perron.governance.roles import Role
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import InputError
+from perron.quality.settings import StationQuality
 
 _GOVERNANCE_KEYS = frozenset(
     {"dataset_name", "id_column", "require_policy", "objections_apply_to_earlier", "signers"}
@@ -209,6 +214,8 @@ class StationConfig:
     table: str | None = None
     #: How a CSV/Parquet file is read: "pandas" (into memory) or "duckdb" (scanned).
     reader: str = "pandas"
+    #: The ``[quality]`` table: the CDM ``perron station quality`` checks, and how.
+    quality: StationQuality = field(default_factory=StationQuality)
 
     @property
     def token(self) -> str:
@@ -301,4 +308,5 @@ class StationConfig:
             governance=GovernanceSettings.from_mapping(governance),
             table=table,
             reader=reader,
+            quality=StationQuality.from_mapping(raw.get("quality", {}), base),
         )

@@ -39,10 +39,12 @@ from typing import Any
 
 import httpx
 
+from perron.algorithms.quality import Quality, WithQualityReport
 from perron.crypto.audit import AuditLog
 from perron.crypto.envelope import canonical, seal, verify
 from perron.crypto.keys import KeyPair, PublicKeys
 from perron.crypto.replay import ReplayGuard
+from perron.data.source import DataSource
 from perron.protocol.errors import (
     NotAuthorized,
     SecurityError,
@@ -52,6 +54,7 @@ from perron.protocol.errors import (
 )
 from perron.protocol.http import check, transport
 from perron.protocol.messages import Partial, Task
+from perron.quality.store import report_files
 from perron.station.config import StationConfig
 from perron.station.counter import TaskCounter
 from perron.station.governance import Admission, Governor, policy_rule
@@ -134,6 +137,15 @@ class StationRunner:
             clock=clock,
         )
 
+    def _source_for(self, task: Task, admission: Admission) -> DataSource | None:
+        """The data a task may see; a quality task also finds the holder's CDM report
+        (``perron station quality`` writes it into the state folder)."""
+        if task.algorithm != Quality.name:
+            return admission.source
+        source = self.station.source if admission.source is None else admission.source
+        report = report_files(self.config.state_dir, self.config.dataset_name).exact
+        return WithQualityReport(source, report)
+
     def close(self) -> None:
         """Release the station's databases and the hub connection."""
         self._writer.shutdown()
@@ -212,7 +224,7 @@ class StationRunner:
             else:
                 partial = self.station.handle(
                     task,
-                    source=admission.source,
+                    source=self._source_for(task, admission),
                     disclosure=admission.disclosure,
                     linkage=admission.linkage,
                     requester=str(run["requester"]["username"]),
