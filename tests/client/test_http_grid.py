@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from perron import TamperedMessage
 from perron.client.http_grid import HttpGrid, StationInfo
 from perron.crypto.envelope import seal
 from perron.crypto.keys import KeyPair
+from perron.protocol.messages import Task
 
 
 @pytest.fixture
@@ -77,3 +79,40 @@ def test_an_answer_to_another_task_is_rejected(parties):
 
     with pytest.raises(TamperedMessage, match="another task"):
         grid._open(run, "t1")
+
+
+def _hub(
+    station: KeyPair, researcher: KeyPair, *, answers_with_state: bool
+) -> tuple[httpx.MockTransport, list[str]]:
+    """A hub whose station has answered every task by the time it is asked."""
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        if request.method == "POST":
+            task_id = json.loads(request.content)["envelope"]["body"]["task_id"]
+            if not answers_with_state:  # a hub that answers with the id only
+                return httpx.Response(201, json={"task_id": task_id})
+        else:
+            task_id = request.url.path.rsplit("/", 1)[1]
+        payload = _answer(task_id, station, researcher)
+        run = {"station": "north", "status": "done", "payload": payload}
+        return httpx.Response(200, json={"task_id": task_id, "status": "done", "runs": [run]})
+
+    return httpx.MockTransport(handle), seen
+
+
+@pytest.mark.parametrize("answers_with_state", [True, False])
+def test_a_round_is_one_request_when_the_hub_answers_with_the_state(answers_with_state):
+    researcher, station = KeyPair.generate(), KeyPair.generate()
+    transport, seen = _hub(station, researcher, answers_with_state=answers_with_state)
+    client = httpx.Client(base_url="http://hub", transport=transport)
+    stations = [StationInfo("north", "org", station.public())]
+    grid = HttpGrid(client, "lung", "ana", researcher, stations, progress=False)
+
+    partials = grid.run_round(Task("summary", {"columns": ["age"]}))
+
+    client.close()
+    assert partials["north"].payload == {"n": 12}
+    assert seen[0] == "POST /api/studies/lung/tasks"
+    assert len(seen) == (1 if answers_with_state else 2)  # else it asks with a GET

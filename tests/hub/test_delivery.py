@@ -8,10 +8,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from perron.crypto.envelope import unseal
+from perron.hub import admin
 from perron.hub.app import create_app
-from perron.hub.notify import Notifier
+from perron.hub.notify import Attempt, Notifier, Served
+from perron.hub.services import runs
+from perron.hub.services.auth import identify
 from perron.hub.settings import Settings
 from tests.hub.world import World
 
@@ -66,9 +70,11 @@ def _spy_on_waits(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> thread
     waiting = threading.Event()
     wait = Notifier.wait
 
-    async def spy(self: Notifier, generation: int, timeout: float) -> bool:
+    async def spy(
+        self: Notifier, generation: int, timeout: float, attempt: Attempt[object] | None = None
+    ) -> bool | Served:
         waiting.set()
-        return await wait(self, generation, timeout)
+        return await wait(self, generation, timeout, attempt)
 
     monkeypatch.setattr(Notifier, "wait", spy)
     return waiting
@@ -194,3 +200,119 @@ def test_an_answer_with_next_wait_returns_the_stations_next_run(world: World):
     last = world.answer("sa", chained.json()["run_id"], {"n": 2}, "ada", next_wait=0.2)
     assert last.status_code == 204  # stored; nothing more within the wait
     assert world.read("ada", second).json()["status"] == "done"
+
+
+def test_a_task_sent_without_wait_comes_back_pending(world: World):
+    answer = world.send("ada", "lung", ["sb", "sa"])
+
+    assert answer.status_code == 201
+    state = answer.json()
+    assert state["status"] == "pending"
+    assert state["runs"] == [
+        {"station": "sa", "status": "pending", "payload": None},
+        {"station": "sb", "status": "pending", "payload": None},
+    ]
+
+
+def test_a_task_sent_with_wait_comes_back_with_every_answer(slow_poll_world: World):
+    world = slow_poll_world
+    with ThreadPoolExecutor(1) as pool:
+        sent = pool.submit(world.send, "ada", "lung", ["sa"], wait=20.0)
+        # The poll re-reads the database only every 30 s: the task's creation hands
+        # the run to the waiting station, and its answer the state to the researcher.
+        run = world.next("sa", wait=20.0)
+        assert run.status_code == 200
+        stored = world.answer("sa", run.json()["run_id"], {"n": 3}, "ada")
+        answer = sent.result(timeout=20)
+
+    assert stored.status_code == 204
+    assert answer.status_code == 201
+    state = answer.json()
+    assert state["status"] == "done"
+    [payload] = [r["payload"] for r in state["runs"]]
+    assert unseal(payload, world.users["ada"].keys, world.stations["sa"].keys.public()) == {"n": 3}
+
+
+def test_a_waiting_station_whose_token_was_revoked_is_handed_no_run(
+    slow_poll_world: World, monkeypatch
+):
+    world = slow_poll_world
+    waiting = _spy_on_waits(world.client, monkeypatch)
+    with ThreadPoolExecutor(1) as pool:
+        poll = pool.submit(world.next, "sa", 20.0)
+        assert waiting.wait(10)
+        with world.hub.sessions() as session:
+            token = admin.rotate_station_token(session, "sa")
+
+        task_id = world.task("ada", "lung", ["sa"])
+
+        assert poll.result(timeout=20).status_code == 401
+    world.stations["sa"].token = token
+    delivery = world.next("sa")
+    assert delivery.status_code == 200
+    assert delivery.json()["task_id"] == task_id  # the revoked poll claimed nothing
+
+
+def test_a_waiting_researcher_whose_token_was_revoked_is_handed_no_answers(
+    slow_poll_world: World, monkeypatch
+):
+    world = slow_poll_world
+    task_id = world.task("ada", "lung", ["sa"])
+    run_id = world.next("sa").json()["run_id"]
+    waiting = _spy_on_waits(world.client, monkeypatch)
+    with ThreadPoolExecutor(1) as pool:
+        poll = pool.submit(world.read, "ada", task_id, 20.0)
+        assert waiting.wait(10)
+        world.sql(
+            "UPDATE tokens SET revoked = true "
+            "WHERE user_id = (SELECT id FROM users WHERE username = 'ada')"
+        )
+
+        stored = world.answer("sa", run_id, {"n": 1}, "ada")
+
+        assert poll.result(timeout=20).status_code == 401
+    assert stored.status_code == 204  # the station's answer is stored all the same
+
+
+def _waiting_for_a_lock(world: World) -> bool:
+    """Whether a PostgreSQL backend of the hub's database waits for a row lock."""
+    found = world.sql(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    return bool(found[0][0])
+
+
+def test_two_answers_stored_at_once_find_the_task_finished(world: World):
+    # The last answer of a task wakes its researcher: when two answers are stored at
+    # once, the one stored second must see the first (on PostgreSQL the task's row
+    # is locked while an answer is stored; SQLite has one writer).
+    task_id = world.task("ada", "lung", ["sa", "sb"])
+    first, second = (world.next(name).json()["run_id"] for name in ("sa", "sb"))
+    hub = world.hub
+    with hub.engine.connect() as held, ThreadPoolExecutor(1) as pool:
+        # The first answer, stored but not committed yet.
+        if hub.engine.dialect.name == "postgresql":
+            held.execute(
+                text("SELECT task_id FROM tasks WHERE task_id = :t FOR UPDATE"), {"t": task_id}
+            )
+        held.execute(
+            text("UPDATE runs SET status = 'done', payload = 'x' WHERE id = :id"), {"id": first}
+        )
+
+        def store_second() -> str | None:
+            with hub.engine.connect() as connection:
+                station = identify(connection, world.stations["sb"].token)
+                return runs.finish_run(connection, station, second, "done", "eA==")
+
+        stored = pool.submit(store_second)
+        if hub.engine.dialect.name == "postgresql":
+            for _ in range(1000):  # until the second answer waits for the first
+                if _waiting_for_a_lock(world):
+                    break
+                threading.Event().wait(0.01)
+            else:
+                raise AssertionError("the second answer did not wait for the first")
+        held.commit()
+
+        assert stored.result(timeout=30) == task_id

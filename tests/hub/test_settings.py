@@ -84,11 +84,11 @@ def _poll(
     notifier: Notifier,
     **options: Any,
 ) -> int:
-    async def run() -> int:
-        return attempt()
+    async def run(unit: Callable[[Any], int]) -> int:
+        return unit(None)  # the connection: these attempts need none
 
     async def main() -> int:
-        return await poll_until(run, ready, notifier=notifier, **options)
+        return await poll_until(run, lambda _: attempt(), ready, notifier=notifier, **options)
 
     return asyncio.run(main())
 
@@ -157,3 +157,91 @@ def test_a_notification_from_another_thread_wakes_a_waiting_poll():
     waiter.join(timeout=10)
 
     assert answers == [1]
+
+
+def _waiting_poll(
+    notifier: Notifier, attempt: Callable[[Any], int], ready: Callable[[int], bool]
+) -> tuple[threading.Thread, list[int | Exception]]:
+    """A poll in another thread, waiting on ``notifier`` after a first attempt of 0."""
+    answers: list[int | Exception] = []
+    first = threading.Event()
+
+    async def run(unit: Callable[[Any], int]) -> int:
+        first.set()
+        return 0  # its own attempts find nothing
+
+    async def main() -> None:
+        try:
+            answer: int = await poll_until(
+                run, attempt, ready, notifier=notifier, wait=60, poll_seconds=60
+            )
+            answers.append(answer)
+        except Exception as error:
+            answers.append(error)
+
+    waiter = threading.Thread(target=lambda: asyncio.run(main()))
+    waiter.start()
+    assert first.wait(10)
+    return waiter, answers
+
+
+def _serve_when_waiting(notifier: Notifier, connection: object) -> int:
+    """Serve the notifier's waiters once one is waiting (it registers after its attempt)."""
+    for _ in range(1000):
+        served = notifier.serve(connection)  # type: ignore[arg-type]
+        if served:
+            return served
+        threading.Event().wait(0.01)
+    raise AssertionError("no poll started waiting")
+
+
+def test_a_unit_of_work_serves_a_waiting_poll_with_the_polls_own_attempt():
+    notifier = Notifier()
+    connection = object()
+    seen: list[object] = []
+
+    def attempt(on: Any) -> int:
+        seen.append(on)
+        return 5
+
+    waiter, answers = _waiting_poll(notifier, attempt, lambda n: n == 5)
+    served = _serve_when_waiting(notifier, connection)
+    waiter.join(timeout=10)
+
+    assert served == 1
+    assert seen == [connection]  # run on the serving unit's connection
+    assert answers == [5]
+
+
+def test_an_error_of_a_served_attempt_is_raised_by_the_poll_not_the_server():
+    notifier = Notifier()
+
+    class Connection:
+        rolled_back = False
+
+        def rollback(self) -> None:
+            self.rolled_back = True
+
+    def attempt(_on: Any) -> int:
+        raise InputError("the waiter's own error")
+
+    connection = Connection()
+    waiter, answers = _waiting_poll(notifier, attempt, lambda n: n == 5)
+    _serve_when_waiting(notifier, connection)
+    waiter.join(timeout=10)
+
+    assert [str(answer) for answer in answers] == ["the waiter's own error"]
+    assert isinstance(answers[0], InputError)
+    assert connection.rolled_back
+
+
+def test_a_served_poll_that_is_not_ready_keeps_waiting():
+    notifier = Notifier()
+    results = iter([1, 2])
+
+    waiter, answers = _waiting_poll(notifier, lambda _on: next(results), lambda n: n == 2)
+    _serve_when_waiting(notifier, object())  # 1: not ready, back to waiting
+    _serve_when_waiting(notifier, object())
+    waiter.join(timeout=10)
+
+    assert answers == [2]

@@ -207,6 +207,7 @@ class World:
         *,
         body: dict[str, Any] | None = None,
         envelope: dict[str, Any] | None = None,
+        wait: float | None = None,
     ) -> httpx.Response:
         """POST a task signed by ``user`` (or the given envelope) to ``stations``."""
         if envelope is None:
@@ -214,6 +215,7 @@ class World:
         answer: httpx.Response = self.client.post(
             f"/api/studies/{study}/tasks",
             json={"envelope": envelope, "stations": stations},
+            params={} if wait is None else {"wait": wait},
             headers=self.users[user].headers,
         )
         return answer

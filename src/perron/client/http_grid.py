@@ -9,10 +9,11 @@ hub only ever relays ciphertext. The round loop is the same code as in
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from perron.crypto.envelope import sign, unseal
 from perron.crypto.keys import KeyPair, PublicKeys
-from perron.protocol.errors import RoundTimeout, TamperedMessage, TaskCancelled
+from perron.protocol.errors import PerronError, RoundTimeout, TamperedMessage, TaskCancelled
 from perron.protocol.http import check
 from perron.protocol.messages import Partial, Task
 
@@ -68,7 +69,18 @@ class HttpGrid:
         self._client.close()
 
     def run_round(self, task: Task) -> Mapping[str, Partial]:
-        return self.collect(self.submit(task), task)
+        """Send ``task`` and wait for every station's answer: one request if they come
+        within a long-poll (the hub answers the task's creation with them)."""
+        deadline = time.monotonic() + self.timeout
+        body = self._task_body(task)
+        try:
+            state = self._send(body, wait=min(_POLL_SECONDS, self.timeout))
+        except KeyboardInterrupt:
+            # The task may or may not have been stored: cancel it if it was.
+            with contextlib.suppress(PerronError, httpx.HTTPError):
+                self.cancel(body["task_id"])
+            raise
+        return self._collect(body["task_id"], task, state, deadline)
 
     def collect(self, task_id: str, task: Task) -> Mapping[str, Partial]:
         """Wait for every station's answer to a submitted task and open them.
@@ -76,16 +88,28 @@ class HttpGrid:
         Raises :class:`RoundTimeout` (and cancels the task) when a station does not
         answer in time, :class:`TaskCancelled` when the task was cancelled.
         """
+        return self._collect(task_id, task, None, time.monotonic() + self.timeout)
+
+    def _collect(
+        self, task_id: str, task: Task, state: dict[str, Any] | None, deadline: float
+    ) -> Mapping[str, Partial]:
+        """As :meth:`collect`; ``state`` is the task's state as last read, if any."""
         try:
-            runs = self._wait(task_id, task)
+            runs = self._wait(task_id, task, state, deadline)
         except KeyboardInterrupt:
             self.cancel(task_id)
             raise
         return {run["station"]: self._open(run, task_id) for run in runs}
 
     def submit(self, task: Task) -> str:
+        """Send ``task`` to every station; its id (see :meth:`collect`)."""
+        body = self._task_body(task)
+        self._send(body, wait=None)
+        return str(body["task_id"])
+
+    def _task_body(self, task: Task) -> dict[str, Any]:
         now = time.time()
-        body: dict[str, Any] = {
+        return {
             "task_id": uuid.uuid4().hex,
             "study": self._study,
             "requester": self._username,
@@ -97,57 +121,84 @@ class HttpGrid:
             "issued_at": now,
             "expires_at": now + max(self.timeout, 60.0),
         }
+
+    def _send(self, body: dict[str, Any], wait: float | None) -> dict[str, Any] | None:
+        """Sign and send a task; the task's state (with ``wait``: once answered).
+
+        ``None`` from a hub that answers a new task with its id only (older hubs):
+        the state is then read with ``GET /api/tasks/{id}``.
+        """
         envelope = sign(body, self._keys)
+        self.last_task_id = body["task_id"]
         response = self._client.post(
             f"/api/studies/{self._study}/tasks",
             json={"envelope": envelope, "stations": self.stations},
+            params=None if wait is None else {"wait": wait},
         )
         check(response)
-        self.last_task_id = body["task_id"]
-        return str(body["task_id"])
+        state: dict[str, Any] = response.json()
+        return state if "runs" in state else None
 
     def cancel(self, task_id: str) -> None:
         check(self._client.post(f"/api/tasks/{task_id}/cancel"))
 
-    def _wait(self, task_id: str, task: Task) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + self.timeout
+    def _wait(
+        self, task_id: str, task: Task, state: dict[str, Any] | None, deadline: float
+    ) -> list[dict[str, Any]]:
+        if not self.progress:  # no progress bar to build for every round
+            return self._poll(task_id, task, state, deadline, lambda _done, _waiting: None)
         total = len(self._stations)
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
             transient=True,
-            disable=not self.progress,
         ) as bar:
             line = bar.add_task(f"{task.algorithm} round {task.round}", total=total)
-            while True:
+
+            def show(done: int, waiting: list[str]) -> None:
+                bar.update(
+                    line,
+                    completed=done,
+                    description=f"{task.algorithm} round {task.round}: {done}/{total} "
+                    f"stations answered"
+                    + (f", waiting for {', '.join(waiting)}" if waiting else ""),
+                )
+
+            return self._poll(task_id, task, state, deadline, show)
+
+    def _poll(
+        self,
+        task_id: str,
+        task: Task,
+        state: dict[str, Any] | None,
+        deadline: float,
+        show: Callable[[int, list[str]], None],
+    ) -> list[dict[str, Any]]:
+        """Long-poll the task (unless ``state`` is given) until every run finished."""
+        while True:
+            if state is None:
                 remaining = deadline - time.monotonic()
                 wait = max(0.0, min(_POLL_SECONDS, remaining))
                 response = self._client.get(f"/api/tasks/{task_id}", params={"wait": wait})
                 check(response)
-                state: dict[str, Any] = response.json()
-                runs: list[dict[str, Any]] = state["runs"]
-                finished = [r for r in runs if r["status"] in _FINISHED]
-                waiting = sorted(r["station"] for r in runs if r["status"] not in _FINISHED)
-                bar.update(
-                    line,
-                    completed=len(finished),
-                    description=f"{task.algorithm} round {task.round}: {len(finished)}/{total} "
-                    f"stations answered"
-                    + (f", waiting for {', '.join(waiting)}" if waiting else ""),
+                state = response.json()
+            runs: list[dict[str, Any]] = state["runs"]
+            waiting = sorted(r["station"] for r in runs if r["status"] not in _FINISHED)
+            show(len(runs) - len(waiting), waiting)
+            if state["status"] == "cancelled" or any(r["status"] == "cancelled" for r in runs):
+                raise TaskCancelled(f"task {task_id} of {task.algorithm} was cancelled.")
+            if not waiting:
+                return runs
+            if time.monotonic() >= deadline:
+                self.cancel(task_id)
+                raise RoundTimeout(
+                    f"{task.algorithm} round {task.round}: no answer within "
+                    f"{self.timeout:g} s from station(s) {', '.join(waiting)}; they may be "
+                    "offline. The round was cancelled; try again when they are back or "
+                    "leave them out of the study."
                 )
-                if state["status"] == "cancelled" or any(r["status"] == "cancelled" for r in runs):
-                    raise TaskCancelled(f"task {task_id} of {task.algorithm} was cancelled.")
-                if not waiting:
-                    return runs
-                if time.monotonic() >= deadline:
-                    self.cancel(task_id)
-                    raise RoundTimeout(
-                        f"{task.algorithm} round {task.round}: no answer within "
-                        f"{self.timeout:g} s from station(s) {', '.join(waiting)}; they may be "
-                        "offline. The round was cancelled; try again when they are back or "
-                        "leave them out of the study."
-                    )
+            state = None
 
     def _open(self, run: dict[str, Any], task_id: str) -> Partial:
         station = self._stations.get(run["station"])

@@ -6,9 +6,12 @@ request), ``CurrentPrincipal`` (any valid token), ``CurrentUser`` and
 
 The hot routes of a round (sending a task, following it, a station's long-poll and
 answer) are ``async`` and take only ``HubDep`` and ``TokenDep``: they authenticate
-and do their database work in one worker-thread call (:meth:`Hub.run`). Each
-synchronous dependency costs a thread-pool round trip of its own, and with five of
-them per request the hub spent most of a round dispatching.
+and do their database work in one worker-thread call (:meth:`Hub.run`), on a Core
+connection with statements built once. Each synchronous dependency costs a
+thread-pool round trip of its own, and with five of them per request the hub spent
+most of a round dispatching. A unit of work (:meth:`Hub.unit`) may also be run for a
+waiting long-poll by the request that made the change it waits for
+(:meth:`perron.hub.notify.Notifier.serve`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from perron.hub.db.models import Station, User
@@ -49,20 +52,35 @@ class Hub:
         """A long-poll's wait, capped at ``max_wait_seconds``."""
         return min(requested, self.settings.max_wait_seconds)
 
-    async def run(self, token: str | None, work: Callable[[Session, Caller], T]) -> T:
-        """Authenticate ``token`` and run ``work`` with one session, in one worker thread.
+    def unit(
+        self, token: str | None, work: Callable[[Connection, Caller], T]
+    ) -> Callable[[Connection], T]:
+        """``work`` as a unit of work that first authenticates ``token`` on its connection.
+
+        ``work`` gets a Core connection (no ORM session: the hot paths need none) and
+        commits what it wants kept; anything uncommitted is rolled back afterwards.
+        A unit may also be run by another request's unit of work, on that one's
+        connection (:meth:`perron.hub.notify.Notifier.serve`).
 
         Raises
         ------
         AuthenticationFailed
             The token is missing or not valid (``work`` does not run).
         """
+        return lambda connection: work(connection, identify(connection, token))
 
-        def unit() -> T:
-            with self.sessions() as session:
-                return work(session, identify(session, token))
+    async def execute(self, unit: Callable[[Connection], T]) -> T:
+        """Run ``unit`` on a connection of its own, in one worker thread."""
 
-        return await anyio.to_thread.run_sync(unit)
+        def call() -> T:
+            with self.engine.connect() as connection:
+                return unit(connection)
+
+        return await anyio.to_thread.run_sync(call)
+
+    async def run(self, token: str | None, work: Callable[[Connection, Caller], T]) -> T:
+        """Authenticate ``token`` and run ``work``, in one worker thread (see :meth:`unit`)."""
+        return await self.execute(self.unit(token, work))
 
     async def station_channel(self, token: str) -> str:
         """The notification channel of the station ``token`` belongs to.

@@ -108,12 +108,6 @@ class TaskCreate(BaseModel):
     stations: Annotated[list[Name], Field(min_length=1, max_length=1000)]
 
 
-class TaskCreated(BaseModel):
-    """The id of the stored task (the one in the signed body)."""
-
-    task_id: str
-
-
 class RunPublic(BaseModel):
     """One station's part of a task; ``payload`` is the sealed partial."""
 
@@ -128,6 +122,10 @@ class TaskPublic(BaseModel):
     task_id: str
     status: RunStatus
     runs: list[RunPublic]
+
+
+class TaskCreated(TaskPublic):
+    """The stored task (its id is the one in the signed body) and its state."""
 
 
 class RequesterPublic(BaseModel):

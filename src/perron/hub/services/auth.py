@@ -14,10 +14,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, literal, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, delete, literal, select
 from sqlalchemy.orm import Session
 
 from perron.crypto.keys import PublicKeys, unb64
@@ -218,17 +219,47 @@ def authenticate(session: Session, token: str | None) -> Principal:
     AuthenticationFailed
         No token, or an unknown, expired or revoked one.
     """
-    caller = identify(session, token)
+    caller = identify(session.connection(), token)
     if caller.is_station:
         return Principal(token_id=caller.token_id, station=session.get_one(Station, caller.id))
     return Principal(token_id=caller.token_id, user=session.get_one(User, caller.id))
 
 
-def identify(session: Session, token: str | None) -> Caller:
+def _by_token(*who: ColumnElement[Any]) -> Select[Any]:
+    return select(
+        *who,
+        TOKENS.c.id.label("token_id"),
+        TOKENS.c.token_hash,
+        TOKENS.c.revoked,
+        TOKENS.c.expires_at,
+    ).where(TOKENS.c.token_hash == bindparam("digest"))
+
+
+# Built once: constructing a statement costs more than running it on SQLite.
+_STATION_BY_TOKEN = _by_token(
+    STATIONS.c.id,
+    STATIONS.c.name,
+    STATIONS.c.organisation_id,
+    literal(None).label("role"),
+    STATIONS.c.verify_key,
+    STATIONS.c.box_key,
+).join_from(TOKENS, STATIONS, TOKENS.c.station_id == STATIONS.c.id)
+_USER_BY_TOKEN = _by_token(
+    USERS.c.id,
+    USERS.c.username,
+    USERS.c.organisation_id,
+    USERS.c.role,
+    USERS.c.verify_key,
+    USERS.c.box_key,
+).join_from(TOKENS, USERS, TOKENS.c.user_id == USERS.c.id)
+
+
+def identify(connection: Connection, token: str | None) -> Caller:
     """The caller a bearer token belongs to: one Core query, no ORM objects.
 
     The token's prefix says whether a user or a station is calling; the token row
-    must name a principal of that kind.
+    must name a principal of that kind. Nothing is cached: a token revoked a moment
+    ago (by the API or by ``perron hub admin`` in another process) fails at once.
 
     Raises
     ------
@@ -238,36 +269,8 @@ def identify(session: Session, token: str | None) -> Caller:
     token = well_formed(token)
     digest = hash_token(token)
     is_station = token.startswith(STATION_PREFIX)
-    if is_station:
-        who = select(
-            STATIONS.c.id,
-            STATIONS.c.name,
-            STATIONS.c.organisation_id,
-            literal(None).label("role"),
-            STATIONS.c.verify_key,
-            STATIONS.c.box_key,
-        ).join_from(TOKENS, STATIONS, TOKENS.c.station_id == STATIONS.c.id)
-    else:
-        who = select(
-            USERS.c.id,
-            USERS.c.username,
-            USERS.c.organisation_id,
-            USERS.c.role,
-            USERS.c.verify_key,
-            USERS.c.box_key,
-        ).join_from(TOKENS, USERS, TOKENS.c.user_id == USERS.c.id)
-    row = (
-        session.connection()
-        .execute(
-            who.add_columns(
-                TOKENS.c.id.label("token_id"),
-                TOKENS.c.token_hash,
-                TOKENS.c.revoked,
-                TOKENS.c.expires_at,
-            ).where(TOKENS.c.token_hash == digest)
-        )
-        .first()
-    )
+    who = _STATION_BY_TOKEN if is_station else _USER_BY_TOKEN
+    row = connection.execute(who, {"digest": digest}).first()
     if row is None or not hmac.compare_digest(row.token_hash, digest):
         raise AuthenticationFailed(
             "the bearer token is not valid on this hub; log in again (users) or ask the "

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, exists, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,14 +59,49 @@ class TaskView:
         return self.status in FINISHED
 
 
+# The statements of a round are built once: constructing one costs more than running
+# it on SQLite.
+_INSERT_TASK = insert(TASKS)
+_INSERT_RUN = insert(RUNS)
+_MEMBER_STUDY = select(
+    STUDIES.c.id,
+    exists()
+    .where(
+        STUDY_USERS.c.study_id == STUDIES.c.id,
+        STUDY_USERS.c.user_id == bindparam("user_id"),
+    )
+    .label("member"),
+).where(STUDIES.c.name == bindparam("name"))
+_STATIONS_BY_NAME = select(
+    STATIONS.c.id,
+    STATIONS.c.name,
+    select(STUDY_ORGANISATIONS.c.organisation_id)
+    .where(
+        STUDY_ORGANISATIONS.c.study_id == bindparam("study_id"),
+        STUDY_ORGANISATIONS.c.organisation_id == STATIONS.c.organisation_id,
+    )
+    .exists()
+    .label("in_study"),
+).where(STATIONS.c.name.in_(bindparam("names", expanding=True)))
+_TASK_OF = select(TASKS.c.requester_id, TASKS.c.cancelled).where(
+    TASKS.c.task_id == bindparam("task_id")
+)
+_RUNS_OF_TASK = (
+    select(STATIONS.c.name, RUNS.c.status, RUNS.c.payload)
+    .join_from(RUNS, STATIONS, STATIONS.c.id == RUNS.c.station_id)
+    .where(RUNS.c.task_id == bindparam("task_id"))
+    .order_by(STATIONS.c.name)
+)
+
+
 def create_task(
-    session: Session,
+    connection: Connection,
     user: Caller,
     study_name: str,
     envelope: dict[str, Any],
     stations: Sequence[str],
-) -> str:
-    """Store a signed task and one pending run per station; return the task id.
+) -> TaskView:
+    """Store a signed task and one pending run per station; commit; return its state.
 
     Parameters
     ----------
@@ -94,54 +129,47 @@ def create_task(
     """
     if user.role != "researcher":
         raise NotAuthorized(f"only researchers send tasks; {user.name!r} has role {user.role!r}.")
-    connection = session.connection()
     study_id = _member_study(connection, study_name, user.id)
     if user.verify_key is None or user.box_key is None:
         raise InputError("register your public keys first (PUT /api/me/keys), then sign tasks.")
     body = verify(envelope, user.verify_key)
     task_id = _check_body(body, study_name, user.name)
     targets = _stations_of_study(connection, study_id, study_name, stations)
-    exists = TASKS.c.task_id == task_id
-    if connection.execute(select(TASKS.c.task_id).where(exists)).first() is not None:
-        raise Conflict(f"a task with id {task_id!r} exists; every task needs a new id.")
     now = utcnow()
     try:
+        # The task id is the table's key: a duplicate fails the insert, and nothing
+        # of this task is stored.
         connection.execute(
-            insert(TASKS).values(
-                task_id=task_id,
-                study_id=study_id,
-                requester_id=user.id,
-                requester_verify_key=user.verify_key,
-                requester_box_key=user.box_key,
-                envelope=canonical(envelope).decode("ascii"),
-                created_at=now,
-                cancelled=False,
-            )
+            _INSERT_TASK,
+            {
+                "task_id": task_id,
+                "study_id": study_id,
+                "requester_id": user.id,
+                "requester_verify_key": user.verify_key,
+                "requester_box_key": user.box_key,
+                "envelope": canonical(envelope).decode("ascii"),
+                "created_at": now,
+                "cancelled": False,
+            },
         )
         connection.execute(
-            insert(RUNS),
+            _INSERT_RUN,
             [
                 {"task_id": task_id, "station_id": s, "status": "pending", "created_at": now}
-                for s in targets
+                for s in targets.values()
             ],
         )
-        session.commit()
+        connection.commit()
     except IntegrityError as exc:
-        session.rollback()
+        connection.rollback()
         raise Conflict(f"a task with id {task_id!r} exists; every task needs a new id.") from exc
-    return task_id
+    runs = tuple(RunView(name, "pending", None) for name in sorted(targets))
+    return TaskView(task_id, "pending", runs)
 
 
 def _member_study(connection: Connection, name: str, user_id: int) -> int:
     """The id of study ``name`` if the user is a member (as :func:`require_member`)."""
-    row = connection.execute(
-        select(
-            STUDIES.c.id,
-            exists()
-            .where(STUDY_USERS.c.study_id == STUDIES.c.id, STUDY_USERS.c.user_id == user_id)
-            .label("member"),
-        ).where(STUDIES.c.name == name)
-    ).first()
+    row = connection.execute(_MEMBER_STUDY, {"name": name, "user_id": user_id}).first()
     if row is None:
         raise no_study(name)
     if not row.member:
@@ -183,25 +211,16 @@ def _finite(value: Any) -> bool:
 
 def _stations_of_study(
     connection: Connection, study_id: int, study_name: str, names: Sequence[str]
-) -> list[int]:
+) -> dict[str, int]:
+    """Station name -> id, for the named stations, all of the study's organisations."""
     if not names:
         raise InputError("name at least one station to run the task at.")
     if len(set(names)) != len(names):
         raise InputError(f"stations {list(names)} name a station twice.")
-    in_study = (
-        select(STUDY_ORGANISATIONS.c.organisation_id)
-        .where(
-            STUDY_ORGANISATIONS.c.study_id == study_id,
-            STUDY_ORGANISATIONS.c.organisation_id == STATIONS.c.organisation_id,
-        )
-        .exists()
-    )
     found = {
         row.name: row
         for row in connection.execute(
-            select(STATIONS.c.id, STATIONS.c.name, in_study.label("in_study")).where(
-                STATIONS.c.name.in_(names)
-            )
+            _STATIONS_BY_NAME, {"study_id": study_id, "names": list(names)}
         )
     }
     missing = [name for name in names if name not in found]
@@ -213,7 +232,7 @@ def _stations_of_study(
             f"stations {outside} belong to organisations outside study {study_name!r}; "
             f"GET /api/studies/{study_name}/stations lists the study's stations."
         )
-    return [int(found[name].id) for name in names]
+    return {name: int(found[name].id) for name in names}
 
 
 def _own_task(session: Session, user: User, task_id: str) -> Task:
@@ -225,7 +244,7 @@ def _own_task(session: Session, user: User, task_id: str) -> Task:
     return task
 
 
-def task_view(session: Session, user: Caller, task_id: str) -> TaskView:
+def task_view(connection: Connection, user: Caller, task_id: str) -> TaskView:
     """The task's state and its sealed partials, for its requester only.
 
     Raises
@@ -235,22 +254,14 @@ def task_view(session: Session, user: Caller, task_id: str) -> TaskView:
     NotAuthorized
         The caller did not send it.
     """
-    connection = session.connection()
-    task = connection.execute(
-        select(TASKS.c.requester_id, TASKS.c.cancelled).where(TASKS.c.task_id == task_id)
-    ).first()
+    task = connection.execute(_TASK_OF, {"task_id": task_id}).first()
     if task is None:
         raise NotFound(f"no task {task_id!r} on this hub.")
     if task.requester_id != user.id:
         raise NotAuthorized(f"task {task_id!r} was sent by another researcher.")
     runs = tuple(
         RunView(row.name, row.status, row.payload)
-        for row in connection.execute(
-            select(STATIONS.c.name, RUNS.c.status, RUNS.c.payload)
-            .join_from(RUNS, STATIONS, STATIONS.c.id == RUNS.c.station_id)
-            .where(RUNS.c.task_id == task_id)
-            .order_by(STATIONS.c.name)
-        )
+        for row in connection.execute(_RUNS_OF_TASK, {"task_id": task_id})
     )
     return TaskView(task_id, _status(task.cancelled, [run.status for run in runs]), runs)
 

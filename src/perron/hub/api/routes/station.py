@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
+from perron.hub.api import render
 from perron.hub.api.deps import CurrentPrincipal, CurrentStation, Hub, HubDep, SessionDep, TokenDep
 from perron.hub.api.errors import ERROR_RESPONSES
 from perron.hub.api.schemas import DeliveryPublic, KeysIn, RunResult, SignedPolicyPublic
-from perron.hub.notify import poll_until, station_key, task_key
+from perron.hub.notify import Notifier, poll_until, station_key, task_key
 from perron.hub.services import auth, policies, runs
 from perron.hub.services.auth import Caller
 from perron.hub.services.runs import Delivery
@@ -52,28 +54,57 @@ def put_station_keys(
 )
 async def next_run(hub: HubDep, token: TokenDep, wait: Wait = 0.0) -> DeliveryPublic | Response:
     """Claim the next run for this station, waiting up to ``wait`` seconds for one."""
-    return await _next_delivery(hub, token, wait)
+    inbox = await _Inbox.open(hub, token, wait)
+    return await inbox.deliver()
 
 
-async def _next_delivery(hub: Hub, token: str, wait: float) -> DeliveryPublic | Response:
-    key = await hub.station_channel(token)
-    epoch = hub.notifier.epoch(key)
+@dataclass(frozen=True)
+class _Inbox:
+    """A station's long-poll for its next run: what it waits on and how it claims."""
 
-    def claim(session: Session, caller: Caller) -> Delivery | None:
-        if hub.notifier.epoch(key) != epoch:
+    hub: Hub
+    token: str
+    wait: float
+    key: str
+    #: Held for the whole poll (see :class:`perron.hub.notify.Channels`).
+    channel: Notifier
+    #: The station's epoch when the poll began (see :meth:`perron.hub.notify.Channels.bump`).
+    epoch: int
+
+    @classmethod
+    async def open(cls, hub: Hub, token: str, wait: float) -> _Inbox:
+        key = await hub.station_channel(token)
+        channel = hub.notifier.channel(key)
+        return cls(hub, token, hub.wait_seconds(wait), key, channel, hub.notifier.epoch(key))
+
+    def claim(self, connection: Connection, station: Caller) -> Delivery | None:
+        if self.hub.notifier.epoch(self.key) != self.epoch:
             return None  # the station restarted since this poll began: claim nothing
-        return runs.claim_next(session, caller.require_station(), hub.settings.lease_seconds)
+        return runs.claim_next(connection, station, self.hub.settings.lease_seconds)
 
-    delivery = await poll_until(
-        lambda: hub.run(token, claim),
-        lambda found: found is not None or hub.notifier.epoch(key) != epoch,
-        notifier=hub.notifier.channel(key),
-        wait=hub.wait_seconds(wait),
-        poll_seconds=hub.settings.poll_seconds,
-    )
-    if delivery is None:
-        return Response(status_code=204)
-    return DeliveryPublic.model_validate(delivery, from_attributes=True)
+    def _attempt(self, connection: Connection, caller: Caller) -> Delivery | None:
+        return self.claim(connection, caller.require_station())
+
+    def _ready(self, found: Delivery | None) -> bool:
+        return found is not None or self.hub.notifier.epoch(self.key) != self.epoch
+
+    async def deliver(self, tried: tuple[int, Delivery | None] | None = None) -> Response:
+        """The next run (200), or 204 if none came within the wait.
+
+        ``tried``: the generation and result of a claim the caller already made.
+        """
+        found = await poll_until(
+            self.hub.execute,
+            self.hub.unit(self.token, self._attempt),
+            self._ready,
+            notifier=self.channel,
+            wait=self.wait,
+            poll_seconds=self.hub.settings.poll_seconds,
+            tried=tried,
+        )
+        if found is None:
+            return Response(status_code=204)
+        return render.delivery(found)
 
 
 NextWait = Annotated[
@@ -104,19 +135,26 @@ async def post_result(
     With ``next_wait`` the same request then waits for the station's next run, so a
     busy station needs one request per run instead of two.
     """
+    inbox = None if next_wait is None else await _Inbox.open(hub, token, next_wait)
+    # Read before the first claim below, so that a task sent meanwhile wakes the wait.
+    generation = 0 if inbox is None else inbox.channel.generation
 
-    def store(session: Session, caller: Caller) -> str | None:
-        return runs.finish_run(
-            session, caller.require_station(), run_id, result.status, result.payload
-        )
+    def store(connection: Connection, caller: Caller) -> tuple[str | None, Delivery | None]:
+        station = caller.require_station()
+        finished = runs.finish_run(connection, station, run_id, result.status, result.payload)
+        if finished is not None:
+            # The researcher's waiting long-poll reads the finished task here, at once.
+            hub.notifier.channel(task_key(finished)).serve(connection)
+        # The next long-poll's first claim, in the same unit of work as the answer.
+        return finished, None if inbox is None else inbox.claim(connection, station)
 
-    # The researcher's long-poll waits for the whole task: wake it once, at the end.
-    finished = await hub.run(token, store)
+    finished, found = await hub.run(token, store)
     if finished is not None:
+        # The researcher's long-poll waits for the whole task: wake it once, at the end.
         hub.notifier.notify(task_key(finished))
-    if next_wait is None:
+    if inbox is None:
         return Response(status_code=204)
-    return await _next_delivery(hub, token, next_wait)
+    return await inbox.deliver(tried=(generation, found))
 
 
 @router.get("/policies")

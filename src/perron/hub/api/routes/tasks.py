@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy import Connection
 
-from perron.hub.api.deps import CurrentUser, HubDep, SessionDep, TokenDep
+from perron.hub.api import render
+from perron.hub.api.deps import CurrentUser, Hub, HubDep, SessionDep, TokenDep
 from perron.hub.api.errors import ERROR_RESPONSES
 from perron.hub.api.schemas import TaskPublic
 from perron.hub.notify import poll_until, task_key
@@ -24,21 +25,32 @@ Wait = Annotated[
 ]
 
 
-@router.get("/{task_id}")
-async def read_task(task_id: TaskId, hub: HubDep, token: TokenDep, wait: Wait = 0.0) -> TaskPublic:
+@router.get("/{task_id}", response_model=TaskPublic)
+async def read_task(task_id: TaskId, hub: HubDep, token: TokenDep, wait: Wait = 0.0) -> Response:
     """The task's state; with ``wait``, answer as soon as every run finished."""
+    return render.task(await follow(hub, token, task_id, wait))
 
-    def view(session: Session, caller: Caller) -> TaskView:
-        return tasks.task_view(session, caller.require_user(), task_id)
 
-    found = await poll_until(
-        lambda: hub.run(token, view),
+async def follow(
+    hub: Hub, token: str, task_id: str, wait: float, tried: tuple[int, TaskView] | None = None
+) -> TaskView:
+    """The task's state once every run finished, or when ``wait`` seconds have passed.
+
+    ``tried``: the task channel's generation and the state the caller already read.
+    """
+
+    def view(connection: Connection, caller: Caller) -> TaskView:
+        return tasks.task_view(connection, caller.require_user(), task_id)
+
+    return await poll_until(
+        hub.execute,
+        hub.unit(token, view),
         lambda task: task.finished,
         notifier=hub.notifier.channel(task_key(task_id)),
         wait=hub.wait_seconds(wait),
         poll_seconds=hub.settings.poll_seconds,
+        tried=tried,
     )
-    return TaskPublic.model_validate(found, from_attributes=True)
 
 
 @router.post("/{task_id}/cancel", status_code=204)
