@@ -32,7 +32,7 @@ import numpy.typing as npt
 from perron.algorithms.base import FederatedResult, Payload, raise_station_errors
 from perron.crypto.keys import b64, unb64
 from perron.data.design import sort_levels
-from perron.protocol.errors import InputError, TamperedMessage
+from perron.protocol.errors import InputError, RoundTimeout, TamperedMessage
 from perron.protocol.messages import SECURE_AGGREGATION, Decision, Partial, Task
 from perron.secure.secagg import MIN_STATIONS, MaskKey, Ring, StationDropped, mask, unmask
 
@@ -192,21 +192,24 @@ def _clear_field(name: str, value: Any, values: Sequence[Any]) -> Any:
 def retry_without(attempt: Callable[[Any], R], grid: Any) -> R:
     """Run ``attempt(grid)``; if stations drop out, run it again once without them.
 
-    The first run's masks cannot be removed without the dropped stations' seeds, so
+    A dropout is a station missing from a round's partials, or one that did not
+    answer in time over a hub (:class:`RoundTimeout`). The first run's masks cannot be
+    removed without the dropped stations' seeds, so
     the whole analysis starts again (new keys) on the remaining stations, when at
     least three remain and the grid can leave stations out (``grid.without``). The
     result's decisions record who was left out.
     """
     try:
         return attempt(grid)
-    except StationDropped as dropped:
+    except (StationDropped, RoundTimeout) as dropped:
         without = getattr(grid, "without", None)
-        remaining = [s for s in grid.stations if s not in dropped.stations]
-        if without is None or len(remaining) < MIN_STATIONS:
+        gone = dropped.stations
+        remaining = [s for s in grid.stations if s not in gone]
+        if not gone or without is None or len(remaining) < MIN_STATIONS:
             raise
-        result = attempt(without(dropped.stations))
+        result = attempt(without(gone))
         left_out = tuple(
             Decision(s, SECURE_AGGREGATION, MIN_STATIONS, "withheld", "dropped out; left out")
-            for s in dropped.stations
+            for s in gone
         )
         return replace(result, decisions=left_out + tuple(result.decisions))

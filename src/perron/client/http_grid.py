@@ -13,7 +13,7 @@ import contextlib
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +67,20 @@ class HttpGrid:
     def close(self) -> None:
         """Close the connection to the hub."""
         self._client.close()
+
+    def without(self, stations: Collection[str]) -> HttpGrid:
+        """The same study without ``stations`` (to run an analysis again after a
+        dropout); it shares this grid's connection."""
+        kept = [info for name, info in self._stations.items() if name not in stations]
+        return HttpGrid(
+            self._client,
+            self._study,
+            self._username,
+            self._keys,
+            kept,
+            timeout=self.timeout,
+            progress=self.progress,
+        )
 
     def run_round(self, task: Task) -> Mapping[str, Partial]:
         """Send ``task`` and wait for every station's answer: one request if they come
@@ -192,12 +206,14 @@ class HttpGrid:
                 return runs
             if time.monotonic() >= deadline:
                 self.cancel(task_id)
-                raise RoundTimeout(
+                error = RoundTimeout(
                     f"{task.algorithm} round {task.round}: no answer within "
                     f"{self.timeout:g} s from station(s) {', '.join(waiting)}; they may be "
                     "offline. The round was cancelled; try again when they are back or "
                     "leave them out of the study."
                 )
+                error.stations = tuple(waiting)
+                raise error
             state = None
 
     def _open(self, run: dict[str, Any], task_id: str) -> Partial:

@@ -153,6 +153,9 @@ class TransportError(PerronError):
 class RoundTimeout(TransportError):
     """Not every station answered within the round's time limit."""
 
+    #: The stations that did not answer (set by the grid that timed out).
+    stations: tuple[str, ...] = ()
+
 
 class TaskCancelled(TransportError):
     """The task was cancelled before every station answered."""
