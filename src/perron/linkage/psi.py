@@ -93,16 +93,20 @@ from functools import reduce
 from typing import NoReturn
 
 import numpy as np
+import numpy.typing as npt
 
 from perron.crypto.keys import KeyPair
 from perron.linkage.psi_group import (
-    check_points,
-    hash_to_group,
-    multiply,
+    POINT_BYTES,
+    check_format,
+    check_workers,
+    hash_points,
+    multiply_points,
     new_scalar,
-    random_permutation,
-    shuffled,
-    split_points,
+    permute_points,
+    random_order,
+    shuffle_points,
+    validate_points,
 )
 from perron.linkage.psi_messages import (
     MODES,
@@ -181,6 +185,11 @@ class PsiParty:
         (for example ``"<study id>/<task id>"``).
     mode
         ``"cardinality"`` or ``"intersection"``.
+    workers
+        Threads for hashing, multiplying and validating points; ``None`` (the
+        default) is :func:`~perron.linkage.psi_group.default_workers`, the CPUs this
+        process may use, at most 8. Any number gives the same messages and result;
+        ``1`` does everything in the calling thread.
 
     Raises
     ------
@@ -208,6 +217,7 @@ class PsiParty:
         parties: Sequence[str],
         session: str,
         mode: Mode = "cardinality",
+        workers: int | None = None,
     ) -> None:
         self._parties = _check_parties(name, parties)
         if not isinstance(session, str) or not session:
@@ -220,11 +230,12 @@ class PsiParty:
         self._index = self._parties.index(name)
         self._elements = _distinct(elements)
         self._encoded = [e.encode("utf-8") for e in self._elements]
+        self._workers = check_workers(workers)
         self._scalar: bytes | None = new_scalar()
-        self._sent_order: list[int] = []
+        self._sent_order: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self._started = False
         self._seen: set[tuple[str, int]] = set()
-        self._complete: dict[str, list[bytes]] = {}
+        self._complete: dict[str, bytes] = {}
         self._outcome: PsiOutcome | None = None
 
     def __repr__(self) -> str:
@@ -289,11 +300,11 @@ class PsiParty:
                 f"{self._session!r}; a party sends its set once."
             )
         self._started = True
-        order = random_permutation(len(self._encoded))
+        order = random_order(len(self._encoded))
         if self._mode == "intersection":
             self._sent_order = order
-        points = hash_to_group(self._session, (self._encoded[i] for i in order))
-        return self._forward(self._name, 0, points, shuffle=False)
+        points = hash_points(self._session, self._encoded, self._workers)
+        return self._forward(self._name, 0, permute_points(points, order), shuffle=False)
 
     def receive(self, message: PsiMessage) -> list[PsiMessage]:
         """Take one message of the session and give the messages to send next.
@@ -377,44 +388,42 @@ class PsiParty:
                 f"{message.hops} hop(s) twice; the copy was rejected."
             )
         self._seen.add((message.origin, message.hops))
-        what = f"the set of {message.origin!r} from {message.sender!r}"
-        points = split_points(message.points, what)
+        check_format(message.points, f"the set of {message.origin!r} from {message.sender!r}")
         if message.hops == n:
-            check_points(points)
-            return self._collect(message.origin, points)
+            # Only compared, never multiplied: checked here (multiplying checks).
+            validate_points(message.points, self._workers)
+            return self._collect(message.origin, message.points)
         return self._forward(
-            message.origin, message.hops, points, shuffle=self._mode == "cardinality"
+            message.origin, message.hops, message.points, shuffle=self._mode == "cardinality"
         )
 
-    def _forward(
-        self, origin: str, hops: int, points: Sequence[bytes], *, shuffle: bool
-    ) -> list[PsiMessage]:
-        blinded = multiply(self._secret(), points)
+    def _forward(self, origin: str, hops: int, points: bytes, *, shuffle: bool) -> list[PsiMessage]:
+        blinded = multiply_points(self._secret(), points, self._workers)
         if shuffle:
-            blinded = shuffled(blinded)
+            blinded = shuffle_points(blinded)
         hops += 1
         n = len(self._parties)
         if hops == n and self.collector == self._name:
             return self._collect(origin, blinded)
         recipient = self.collector if hops == n else self._parties[(self._index + 1) % n]
-        return [
-            BlindedSet(
-                self._session, self._mode, self._name, recipient, origin, hops, b"".join(blinded)
-            )
-        ]
+        return [BlindedSet(self._session, self._mode, self._name, recipient, origin, hops, blinded)]
 
-    def _collect(self, origin: str, points: list[bytes]) -> list[PsiMessage]:
+    def _collect(self, origin: str, points: bytes) -> list[PsiMessage]:
         self._complete[origin] = points
         if len(self._complete) < len(self._parties):
             return []
-        complete = [self._complete.pop(p) for p in self._parties]
+        complete = [_split(self._complete.pop(p)) for p in self._parties]
         sets = [set(points) for points in complete]
         common = reduce(set.intersection, sorted(sets, key=len))
         sizes = tuple(len(points) for points in complete)
         pairwise: tuple[int, ...] = ()
         if self._mode == "cardinality":
             n = len(sets)
-            pairwise = tuple(len(sets[i] & sets[j]) for i in range(n) for j in range(i + 1, n))
+            pairwise = (
+                (len(common),)  # two parties: the one pair is the all-way overlap
+                if n == 2
+                else tuple(len(sets[i] & sets[j]) for i in range(n) for j in range(i + 1, n))
+            )
         messages: list[PsiMessage] = []
         for party, blinded in zip(self._parties, complete, strict=True):
             mask = b""
@@ -481,14 +490,18 @@ class PsiParty:
                 f"not {(self.size + 7) // 8}; the result was rejected."
             )
         bits = np.unpackbits(np.frombuffer(message.mask, dtype=np.uint8), count=self.size)
-        positions = np.flatnonzero(bits).tolist()
+        positions = np.flatnonzero(bits)
         if len(positions) != message.overlap:
             raise TamperedMessage(
                 f"the membership mask for {self._name!r} marks {len(positions)} elements "
                 f"but the overlap is {message.overlap}; the result was rejected."
             )
-        mine = sorted(self._sent_order[j] for j in positions)
+        mine: list[int] = np.sort(self._sent_order[positions]).tolist()
         return tuple(self._elements[i] for i in mine)
+
+
+def _split(blob: bytes) -> list[bytes]:
+    return [blob[i : i + POINT_BYTES] for i in range(0, len(blob), POINT_BYTES)]
 
 
 def _check_parties(name: str, parties: Sequence[str]) -> tuple[str, ...]:
@@ -601,6 +614,7 @@ def run_psi(
     session: str | None = None,
     *,
     sealed: bool = False,
+    workers: int | None = None,
 ) -> PsiResult:
     """Run a PSI session between parties in this process, message by message.
 
@@ -622,6 +636,8 @@ def run_psi(
     sealed
         Sign and encrypt every message for its recipient with fresh station keys,
         as between real stations (slower; the traffic then shows sealed lengths).
+    workers
+        Threads per party (the parties take turns); see :class:`PsiParty`.
 
     Examples
     --------
@@ -635,7 +651,8 @@ def run_psi(
     order = list(sets)
     label = session if session is not None else f"psi/{secrets.token_hex(16)}"
     members = {
-        name: PsiParty(name, sets[name], parties=order, session=label, mode=mode) for name in order
+        name: PsiParty(name, sets[name], parties=order, session=label, mode=mode, workers=workers)
+        for name in order
     }
     keys = {name: KeyPair.generate() for name in order} if sealed else {}
     public = {name: pair.public() for name, pair in keys.items()}
