@@ -13,6 +13,7 @@ import pandas as pd
 
 from perron.data.design import Design, Level, Term
 from perron.data.families import Family
+from perron.data.grouped import harrell
 from perron.data.source import ColumnKind, IrlsSums, Moments
 from perron.data.survival import CoxSums, EventTable, SurvivalSpec, TimeMap, stratum_key
 from perron.protocol.errors import DataSourceError, InputError, NonNumericColumn, UnknownColumn
@@ -194,7 +195,8 @@ class FrameSource:
                     "concordance is defined here for right-censored data without entry times."
                 )
             _, stop, event, x = rows.mapped(timemap, key)
-            concordant, comparable = _harrell(stop, event, x @ beta)
+            ones = np.ones(stop.size, dtype=np.int64)
+            concordant, comparable = harrell(stop, event, x @ beta, ones)
             numerator += concordant
             pairs += comparable
         return numerator, pairs
@@ -375,54 +377,3 @@ def _risk_set_sums(
             e2[:, a, b] = e2[:, b, a] = at_events(we * xe[:, a] * xe[:, b])
     d = np.bincount(at, minlength=T)[:T].astype(np.int64)
     return CoxSums(d, s0, s1, s2, e0, e1, e2, xe.sum(axis=0), int(stop.size))
-
-
-def _harrell(time: FloatArray, event: npt.NDArray[np.bool_], risk: FloatArray) -> tuple[float, int]:
-    """Harrell's C counts: for each event, the subjects still at risk after it.
-
-    Subjects are added to a Fenwick tree over risk ranks from the latest time
-    backwards; at each event time the censored subjects of that time go in first
-    (a censoring tied with an event counts as surviving longer), then the events
-    are queried, then added. A pair is concordant when the earlier event has the
-    higher risk score; ties in the score count one half. O(n log n).
-    """
-    ranks = np.searchsorted(np.unique(risk), risk) + 1  # 1-based ranks for the tree
-    size = int(ranks.max()) if ranks.size else 0
-    tree = np.zeros(size + 1, dtype=np.int64)
-
-    def add(indices: npt.NDArray[np.int64]) -> None:
-        idx = indices.copy()
-        while idx.size:
-            np.add.at(tree, idx, 1)
-            idx = idx + (idx & -idx)
-            idx = idx[idx <= size]
-
-    def below(indices: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """Number of subjects in the tree with rank <= each index."""
-        total = np.zeros(indices.size, dtype=np.int64)
-        idx = indices.copy()
-        while np.any(idx > 0):
-            total += np.where(idx > 0, tree[np.maximum(idx, 0)], 0)
-            idx = idx - (idx & -idx)
-        return total
-
-    concordant = 0.0
-    comparable = 0
-    inside = 0
-    times = np.unique(time)[::-1]
-    order = np.argsort(time, kind="stable")
-    sorted_time = time[order]
-    for t in times:
-        group = order[np.searchsorted(sorted_time, t) : np.searchsorted(sorted_time, t, "right")]
-        censored = group[~event[group]]
-        events = group[event[group]]
-        add(ranks[censored])
-        inside += censored.size
-        if events.size:
-            lower = below(ranks[events] - 1)
-            at_most = below(ranks[events])
-            concordant += float(np.sum(lower) + 0.5 * np.sum(at_most - lower))
-            comparable += int(events.size * inside)
-        add(ranks[events])
-        inside += events.size
-    return concordant, comparable

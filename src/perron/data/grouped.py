@@ -133,7 +133,7 @@ def harrell(
 ) -> tuple[float, int]:
     """Harrell's C counts over groups of subjects with equal (time, event, risk score).
 
-    The algorithm of :func:`perron.data.frame._harrell` with weights: subjects enter a
+    Subjects (groups of ``c`` subjects, or single rows with ``c = 1``) enter a
     Fenwick tree over risk ranks from the latest time backwards, censored ones of a
     time before its events (a censoring tied with an event counts as surviving
     longer); each event group is compared with everyone in the tree, and a group of
