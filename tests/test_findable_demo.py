@@ -16,6 +16,8 @@ def test_the_findable_data_demo_searches_counts_and_reports_quality():
     names = {f"{e['holder']}/{e['name']}" for e in outcome.found}
     assert "umc-demo/admissions" in names
     assert "insurer-demo/claims" not in names  # it says nothing about the heart
+    linked = {e["name"]: e["metadata"].get("quality_report") for e in outcome.found}
+    assert linked["admissions"]["summary"].startswith("Data quality (OHDSI DQD checks")
     assert set(outcome.feasibility.counts) == {"hospital", "insurer", "pharmacy"}
     assert all(c.precision == "rounded" for c in outcome.feasibility.counts.values())
     assert outcome.near_copy_refused is not None

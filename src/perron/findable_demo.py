@@ -5,16 +5,16 @@ linkage demo's population) map their data to OMOP CDM v5.4 and serve one row per
 person (:func:`perron.omop.view.person_table`) at three station processes behind a
 hub on 127.0.0.1. Then
 
-1. each station's data manager describes its dataset and publishes it to the hub's
-   catalogue (HealthDCAT-AP; counts rounded by the holder's rules), and the
-   researcher searches the catalogue;
+1. each station's data manager checks the quality of its CDM (``perron station
+   quality``), describes its dataset and publishes it to the hub's catalogue
+   (HealthDCAT-AP; counts rounded by the holder's rules; the quality report's
+   summary linked in), and the researcher searches the catalogue;
 2. the researcher asks a feasibility count (Beacon v2: counts rounded as each holder
    decides) of women aged 60 or over with heart failure, and then a near copy of
    that cohort, which the stations refuse (the differencing guard);
-3. each holder checks its CDM (OHDSI DQD-style checks; ``perron station
-   quality``), and the researcher asks every station's quality report: the checks
-   of the analysis dataset and of the CDM, only aggregate, disclosure-checked
-   numbers.
+3. the researcher asks every station's quality report (OHDSI DQD-style checks):
+   the checks of the analysis dataset and of the CDM, only aggregate,
+   disclosure-checked numbers.
 """
 
 from __future__ import annotations
@@ -133,8 +133,8 @@ def run_findable(console: Console, size: int = 300) -> FindableOutcome:
         )
         with network:
             for name in tables:
-                _describe(network, name)
                 _check_quality(network, name, cdms[name])
+                _describe(network, name)
             response = httpx.get(f"{network.url}/api/catalogue", params={"text": "heart"})
             check(response)
             found: list[dict[str, Any]] = response.json()
@@ -147,6 +147,8 @@ def run_findable(console: Console, size: int = 300) -> FindableOutcome:
                     f"(records ~{records.get('value')}; keywords: "
                     f"{', '.join(meta.get('keywords', []))})"
                 )
+                quality = meta.get("quality_report") or {}
+                console.print(f"    {quality.get('summary', 'no quality report')}")
             session = network.connect()
             try:
                 console.print(

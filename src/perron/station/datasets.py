@@ -54,6 +54,8 @@ from perron.catalogue.metadata import DatasetMetadata, PublishedCount
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import InputError
 from perron.protocol.http import check, transport
+from perron.quality.store import load as load_report
+from perron.quality.store import quality_summary, report_files
 from perron.station.config import StationConfig
 from perron.station.objections import ObjectionRegister
 from perron.station.view import DatasetView
@@ -192,7 +194,9 @@ def describe(config: StationConfig, datasets: DatasetsFile, name: str) -> Datase
 
     The counts come from ``counting.source`` if given, else from the station's own
     dataset when ``name`` is its dataset name (a file or a database, as the station
-    reads it); without either the description carries no counts.
+    reads it); without either the description carries no counts. When the holder
+    ran ``perron station quality`` for ``name``, the released report's summary is
+    linked in (``quality_report``).
     """
     fields = datasets.entry(name)
     counting = Counting.from_mapping(fields.get("counting", {}), datasets.path.parent)
@@ -207,6 +211,11 @@ def describe(config: StationConfig, datasets: DatasetsFile, name: str) -> Datase
         description["records"] = _wire(published(records, policy, station=config.name))
         if individuals is not None:
             description["individuals"] = _wire(published(individuals, policy, station=config.name))
+    released = report_files(config.state_dir, name).json
+    if released.exists():  # the released quality report of `perron station quality`
+        given = dict(description.get("quality_report") or {})
+        summary = quality_summary(load_report(released), given.get("url"))
+        description["quality_report"] = {**summary, **{k: v for k, v in given.items() if v}}
     return DatasetMetadata.parse(description)
 
 
