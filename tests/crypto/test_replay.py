@@ -184,3 +184,19 @@ def test_concurrent_deliveries_accept_a_task_exactly_once(db_path):
             thread.join()
 
     assert sorted(outcomes) == [False] * 7 + [True]
+
+
+def test_acceptance_waits_for_the_durable_answer_and_the_guard_stays_full(tmp_path):
+    """Accepting a task commits without a disk wait; storing its answer (before it
+    leaves) commits durably and carries the acceptance with it; every other write
+    stays ``synchronous=FULL`` (2)."""
+    path = tmp_path / "replay.sqlite"
+    with ReplayGuard(path) as guard:
+        assert guard.check_and_remember("t1", "n1", "d1", expires_at=2e9, now=1e9)
+        assert guard._db.execute("PRAGMA synchronous").fetchone() == (2,)
+        guard.store_result("t1", "done:sealed")
+    with ReplayGuard(path) as again:  # a restart: both are there
+        assert again.result_for("t1") == "done:sealed"
+        assert not again.check_and_remember("t1", "n1", "d1", expires_at=2e9, now=1e9)
+        with pytest.raises(ReplayedTask):
+            again.check_and_remember("t2", "n1", "d2", expires_at=2e9, now=1e9)
