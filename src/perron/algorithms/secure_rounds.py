@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from perron.algorithms.base import FederatedResult, Payload, raise_station_errors
 from perron.crypto.keys import b64, unb64
-from perron.data.design import sort_levels
+from perron.data.design import pool_levels
 from perron.protocol.errors import InputError, RoundTimeout, TamperedMessage
 from perron.protocol.messages import SECURE_AGGREGATION, Decision, Partial, Task
 from perron.secure.secagg import MIN_STATIONS, MaskKey, Ring, StationDropped, mask, unmask
@@ -179,8 +179,7 @@ def _clear_field(name: str, value: Any, values: Sequence[Any]) -> Any:
     if isinstance(value, bool):
         return any(bool(v) for v in values)
     if isinstance(value, Mapping) and all(isinstance(v, Mapping) for v in values):
-        keys = sorted({str(key) for v in values for key in v})
-        return {key: sort_levels(level for v in values for level in v.get(key, ())) for key in keys}
+        return pool_levels(values, sorted({str(key) for v in values for key in v}))
     if any(v != value for v in values):
         raise InputError(
             f"the stations' {name!r} differ, and this algorithm cannot combine them under "
