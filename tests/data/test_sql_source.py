@@ -250,6 +250,28 @@ def test_irls_sums_match_with_an_offset_and_missing_values(whas):
             assert_same_sums(sql.irls_sums(design, kind, b), frame.irls_sums(design, kind, b))
 
 
+def _sorted_rows(arrays: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    X, y, offset = arrays
+    rows = np.column_stack([X, y, offset])
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_design_arrays_hold_the_same_complete_rows(whas, low):
+    frame, sql = whas
+    design = Design(
+        "fstat",
+        (Term("Intercept"), Term("age", "age"), Term("bmi", "Body Mass"), Term("M", "sex", "M")),
+        offset="gender",
+    )
+    expected = _sorted_rows(frame.design_arrays(design))
+    assert expected.shape == (frame.complete_count(design.columns), 6)
+    np.testing.assert_array_equal(_sorted_rows(sql.design_arrays(design)), expected)
+    frame, sql = low
+    np.testing.assert_array_equal(
+        _sorted_rows(sql.design_arrays(LBW_DESIGN)), _sorted_rows(frame.design_arrays(LBW_DESIGN))
+    )
+
+
 def test_a_separating_predictor_saturates_without_overflow(low):
     """exp never overflows or underflows in SQL (PostgreSQL would raise)."""
     frame, sql = low

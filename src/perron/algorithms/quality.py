@@ -150,6 +150,9 @@ class WithQualityReport:
     def irls_sums(self, design: Design, family: Family, beta: FloatArray | None) -> IrlsSums:
         return self.source.irls_sums(design, family, beta)
 
+    def design_arrays(self, design: Design) -> tuple[FloatArray, FloatArray, FloatArray]:
+        return self.source.design_arrays(design)
+
     def event_table(
         self, spec: SurvivalSpec, groups: Sequence[str], timemap: TimeMap
     ) -> dict[str, EventTable]:

@@ -153,6 +153,10 @@ class FrameSource:
             saturated=saturated,
         )
 
+    def design_arrays(self, design: Design) -> tuple[FloatArray, FloatArray, FloatArray]:
+        X, y, offset = self._design(design)
+        return X.copy(), y.copy(), offset.copy()
+
     def event_table(
         self, spec: SurvivalSpec, groups: Sequence[str], timemap: TimeMap
     ) -> dict[str, EventTable]:

@@ -110,6 +110,18 @@ class DataSource(Protocol):
         """X'WX, X'Wz, deviance and log-likelihood at ``beta`` (starting values if None)."""
         ...
 
+    def design_arrays(
+        self, design: Design
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The design matrix X, the response y and the offset over the complete rows.
+
+        For station-side work that needs the rows themselves (training steps of
+        models without sufficient statistics, scores of a given model). The arrays
+        stay inside the station: a station step releases only aggregates of them. An
+        SQL source reads the selected columns into memory.
+        """
+        ...
+
     def event_table(
         self, spec: SurvivalSpec, groups: Sequence[str], timemap: TimeMap
     ) -> dict[str, EventTable]:

@@ -560,6 +560,19 @@ class SqlSource:
             saturated=family.name == "binomial" and saturated > 0,
         )
 
+    def design_arrays(self, design: Design) -> tuple[FloatArray, FloatArray, FloatArray]:
+        self._forget()
+        condition = self._complete(design.columns)
+        y = self._numeric(design.response)
+        offset = ZERO if design.offset is None else self._numeric(design.offset)
+        terms = [ONE if x is None else x for x in (self._term(t) for t in design.terms)]
+        labelled = [x.label(f"x{j}") for j, x in enumerate(terms)]
+        statement = sa.select(*labelled, y.label("y"), offset.label("o")).select_from(self._from)
+        rows = self._engine.fetch(statement.where(*condition))
+        p = len(terms)
+        data = np.asarray(rows, dtype=np.float64).reshape(len(rows), p + 2)
+        return data[:, :p].copy(), data[:, p].copy(), data[:, p + 1].copy()
+
     def event_table(
         self, spec: SurvivalSpec, groups: Sequence[str], timemap: TimeMap
     ) -> dict[str, EventTable]:

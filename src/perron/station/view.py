@@ -375,6 +375,10 @@ class RestrictedSource:
         self.check(*design.columns)
         return self._inner.irls_sums(design, family, beta)
 
+    def design_arrays(self, design: Design) -> tuple[FloatArray, FloatArray, FloatArray]:
+        self.check(*design.columns)
+        return self._inner.design_arrays(design)
+
     def event_table(
         self, spec: SurvivalSpec, groups: Sequence[str], timemap: TimeMap
     ) -> dict[str, EventTable]:
