@@ -70,6 +70,7 @@ class LocalNetwork:
         organisations: Mapping[str, str] | None = None,
         station_settings: Mapping[str, str] | None = None,
         create_study: bool = True,
+        station_datasets: Mapping[str, str] | None = None,
     ) -> None:
         self.datasets = dict(datasets)
         self._own_workdir = workdir is None
@@ -84,6 +85,11 @@ class LocalNetwork:
         #: Whether to create the study with every organisation as a member (else a
         #: data request creates it and approved holders join it).
         self.create_study = create_study
+        #: Top-level TOML that names a station's dataset instead of its frame, written
+        #: as data.csv (e.g. an OMOP CDM: ``dataset = "/data/cdm"`` and ``reader =
+        #: "omop"``, with its ``[omop]`` table in ``station_settings``); relative paths
+        #: are relative to the station's folder. Its frame in ``datasets`` is not written.
+        self.station_datasets = dict(station_datasets or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.password = secrets.token_urlsafe(16)
@@ -143,7 +149,8 @@ class LocalNetwork:
         for name, frame in self.datasets.items():
             folder = self.workdir / "stations" / name
             folder.mkdir(parents=True, exist_ok=True)
-            frame.to_csv(folder / "data.csv", index=False)
+            if name not in self.station_datasets:
+                frame.to_csv(folder / "data.csv", index=False)
             KeyPair.generate().save(folder / "keys")
             (folder / "station.token").write_text(tokens[name])
             (folder / "station.toml").write_text(self._station_toml(name))
@@ -153,7 +160,7 @@ class LocalNetwork:
             f'name = "{name}"',
             f'organisation = "{self.organisations[name]}"',
             f'hub_url = "{self.url}"',
-            'dataset = "data.csv"',
+            self.station_datasets.get(name, 'dataset = "data.csv"').strip(),
             "",
             "[disclosure]",
         ]

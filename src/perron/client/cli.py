@@ -459,7 +459,10 @@ def quality(
     token: Token = "",
 ) -> None:
     """Data quality reports of the study's stations (OHDSI DQD checks), as each holder
-    releases them: counts below a holder's minimum show as "< min_cell"."""
+    releases them: counts below a holder's minimum show as "< min_cell".
+
+    Prints checks per status for each station's analysis dataset and OMOP CDM report,
+    then every failed check ("north: FAILED key: n rows"; "north (OMOP CDM): ...")."""
     from perron.client.connect import connect  # noqa: PLC0415
     from perron.protocol.errors import PerronError  # noqa: PLC0415
 
@@ -479,9 +482,14 @@ def quality(
         raise typer.Exit(1) from None
     typer.echo(str(result))
     for station, report in result.reports.items():
-        for check in report.failures():
-            shown = "" if check.violated is None else f": {check.violated.text} rows"
-            typer.echo(f"{station}: FAILED {check.key}{shown}")
+        # The analysis dataset's failures, then those of the station's CDM report.
+        sections = [(station, report)]
+        if station in result.cdm:
+            sections.append((f"{station} (OMOP CDM)", result.cdm[station]))
+        for heading, checked in sections:
+            for check in checked.failures():
+                shown = "" if check.violated is None else f": {check.violated.text} rows"
+                typer.echo(f"{heading}: FAILED {check.key}{shown}")
     if html is not None:
         html.write_text(result.to_html(f"Data quality: study {study}"), encoding="utf-8")
         typer.echo(f"wrote {html}")

@@ -8,6 +8,8 @@ Modules, in dependency order:
   file;
 - :mod:`perron.omop.fhir` - FHIR R4 bundles to the CDM (``fhir.resources``);
 - :mod:`perron.omop.view` - the per-person flat table that analyses read;
+- :mod:`perron.omop.dataset` - a CDM as a station's dataset (``reader = "omop"``
+  and the ``[omop]`` table of station.toml);
 - :mod:`perron.omop.synthetic` - the hospital / insurer / pharmacy demo data, as
   flat tables with shipped mappings and as FHIR bundles.
 

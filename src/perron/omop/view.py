@@ -43,7 +43,7 @@ from perron.omop.cdm import Cdm
 from perron.omop.schema import CODE_SEPARATOR, CONCEPTS
 from perron.protocol.errors import InputError
 
-__all__ = ["Code", "CodeSet", "Hierarchy", "person_table"]
+__all__ = ["BASE_COLUMNS", "Code", "CodeSet", "Hierarchy", "person_table"]
 
 Hierarchy = Mapping[str, Sequence[str]]
 """Parent code -> child codes (is-a) within one code system."""
@@ -51,6 +51,8 @@ Hierarchy = Mapping[str, Sequence[str]]
 _SEXES = {CONCEPTS["male"]: "male", CONCEPTS["female"]: "female"}
 _DOTLESS = frozenset({"ICD10", "ICD10CM"})
 _BASE = ("person_id", "person_source_value", "sex", "age", "in_observation", "dead")
+BASE_COLUMNS = _BASE
+"""The columns every person table has, before the code sets' columns."""
 
 
 def _normal(vocabulary: str, code: str) -> str:

@@ -9,9 +9,11 @@ keys_dir = "keys"                     # private keys, never leave this machine
 audit_log = "audit.jsonl"
 state_dir = "state"                   # replay guard, stored answers, task counts, objections,
                                       #   the feasibility ledger
-dataset = "data/lung_north.csv"       # CSV or Parquet file, DuckDB file, or database URL
+dataset = "data/lung_north.csv"       # CSV or Parquet file, DuckDB file, database URL,
+                                      #   or with reader = "omop" an OMOP CDM (below)
 reader = "pandas"                     # CSV/Parquet: "pandas" loads the file into memory,
-                                      #   "duckdb" scans it and pushes aggregates down
+                                      #   "duckdb" scans it and pushes aggregates down;
+                                      #   "omop": the per-person table of an OMOP CDM
 allowed_algorithms = ["summary", "glm", "coxph"]   # default: all installed
 allowed_requesters = []               # default: any researcher of the study
 task_timeout = 600                    # seconds a signed task stays valid
@@ -54,6 +56,24 @@ dataset = "postgresql+psycopg://station@db.hospital.local:5432/research"
 table = "lung"                        # any SQLAlchemy URL; required for a URL
 ```
 
+The dataset can be an OMOP CDM (:mod:`perron.omop.dataset`): a mapping file of flat
+source tables, a folder of FHIR R4 bundles or a folder of CDM tables. Analyses then
+read the per-person table derived from it (:func:`perron.omop.view.person_table`),
+with the code sets of ``[omop]`` as columns::
+
+    dataset = "omop/mapping.toml"         # or "fhir/" (bundles) or "cdm/" (tables)
+    reader = "omop"
+
+    [omop]
+    index_date = 2025-01-01
+    [omop.conditions]
+    heart_disease = "SNOMED:56265001"     # with its descendants in the hierarchy
+    [omop.hierarchies]
+    SNOMED = "snomed_isa.csv"             # parent,child rows
+
+Then ``[governance] id_column`` defaults to ``person_source_value``, and ``perron
+station quality`` checks this CDM unless ``[quality]`` names another.
+
 Keep passwords out of station.toml: leave them out of the URL and let the driver
 find them (for PostgreSQL ``~/.pgpass`` or the ``PGPASSWORD`` environment variable).
 Without ``dataset_name`` a dataset is named after its file's stem, or for a URL
@@ -70,13 +90,14 @@ from __future__ import annotations
 import binascii
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from perron.crypto.keys import unb64
 from perron.data.sql_engine import is_url
 from perron.governance.roles import Role
+from perron.omop.dataset import OmopSettings, cdm_format
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import InputError
 from perron.quality.settings import StationQuality
@@ -85,6 +106,9 @@ _GOVERNANCE_KEYS = frozenset(
     {"dataset_name", "id_column", "require_policy", "objections_apply_to_earlier", "signers"}
 )
 _VERIFY_KEY_BYTES = 32
+_READERS = ("pandas", "duckdb", "omop")
+#: The identifier column of an OMOP dataset's analysis table: the holder's own id.
+OMOP_ID_COLUMN = "person_source_value"
 
 
 @dataclass(frozen=True)
@@ -216,6 +240,8 @@ class StationConfig:
     reader: str = "pandas"
     #: The ``[quality]`` table: the CDM ``perron station quality`` checks, and how.
     quality: StationQuality = field(default_factory=StationQuality)
+    #: The ``[omop]`` table, for ``reader = "omop"``: how the CDM becomes the table.
+    omop: OmopSettings | None = None
 
     @property
     def token(self) -> str:
@@ -283,8 +309,10 @@ class StationConfig:
                 "station.toml."
             )
         reader = str(raw.get("reader", "pandas"))
-        if reader not in ("pandas", "duckdb"):
-            raise InputError(f'reader must be "pandas" or "duckdb", not {reader!r}.')
+        if reader not in _READERS:
+            raise InputError(
+                f"reader must be one of {', '.join(map(repr, _READERS))}, not {reader!r}."
+            )
         table = raw.get("table")
         if table is not None and (not isinstance(table, str) or not table.strip()):
             raise InputError(f"table must be a non-empty string, not {table!r}.")
@@ -292,6 +320,25 @@ class StationConfig:
         governance = raw.get("governance", {})
         if not isinstance(governance, Mapping):
             raise InputError("[governance] must be a table.")
+        settings = GovernanceSettings.from_mapping(governance)
+        quality = StationQuality.from_mapping(raw.get("quality", {}), base)
+        omop = None
+        if reader == "omop":
+            if isinstance(dataset, str) or table is not None:
+                raise InputError(
+                    'reader = "omop" reads an OMOP CDM from a mapping file, a folder of FHIR '
+                    "bundles or a folder of CDM tables: give its path as dataset, and no "
+                    "table."
+                )
+            omop = OmopSettings.from_mapping(raw.get("omop", {}), base)
+            quality = _quality_of(quality, dataset, cdm_format(dataset, omop.format))
+            if settings.id_column is None:
+                settings = replace(settings, id_column=OMOP_ID_COLUMN)
+        elif "omop" in raw:
+            raise InputError(
+                '[omop] describes an OMOP CDM dataset; set reader = "omop" (and the CDM as '
+                "dataset), or remove [omop]."
+            )
         return cls(
             name=str(raw["name"]),
             organisation=str(raw["organisation"]),
@@ -305,8 +352,21 @@ class StationConfig:
             allowed_algorithms=None if allowed is None else tuple(str(a) for a in allowed),
             allowed_requesters=tuple(str(r) for r in raw.get("allowed_requesters", ())),
             task_timeout=float(raw.get("task_timeout", 600.0)),
-            governance=GovernanceSettings.from_mapping(governance),
+            governance=settings,
             table=table,
             reader=reader,
-            quality=StationQuality.from_mapping(raw.get("quality", {}), base),
+            quality=quality,
+            omop=omop,
         )
+
+
+def _quality_of(quality: StationQuality, dataset: Path, kind: str) -> StationQuality:
+    """``[quality]``, checking the station's own CDM unless it names another."""
+    if quality.mapping is not None or quality.fhir or quality.tables is not None:
+        return quality
+    if kind == "mapping":
+        return replace(quality, mapping=dataset)
+    if kind == "tables":
+        return replace(quality, tables=dataset)
+    files = (dataset,) if dataset.is_file() else tuple(sorted(dataset.glob("*.json")))
+    return replace(quality, fhir=files)

@@ -233,13 +233,7 @@ def _open(config: StationConfig, name: str, counting: Counting) -> DatasetView |
         return DatasetView.from_path(counting.source, name, counting.id_column)
     if name != config.dataset_name:
         return None
-    return DatasetView.from_path(
-        config.dataset,
-        name,
-        counting.id_column or config.governance.id_column,
-        table=config.table,
-        reader=config.reader,
-    )
+    return DatasetView.from_config(config, id_column=counting.id_column)
 
 
 def _counts(config: StationConfig, view: DatasetView) -> tuple[int, int | None]:

@@ -61,6 +61,7 @@ from perron.data.sql import SqlSource
 from perron.data.sql_engine import is_url
 from perron.data.sql_keys import SqlIdSet, SqlLinkKeys
 from perron.data.survival import CoxSums, EventTable, SurvivalSpec, TimeMap
+from perron.omop.dataset import analysis_table
 from perron.protocol.errors import DataSourceError, OutsidePolicy, PolicyViolation
 from perron.station.config import StationConfig
 
@@ -154,20 +155,31 @@ class DatasetView:
             leaves it on disk and pushes every aggregate into DuckDB.
         """
         if reader not in ("pandas", "duckdb"):
-            raise DataSourceError(f"reader must be 'pandas' or 'duckdb', not {reader!r}.")
+            raise DataSourceError(
+                f"reader must be 'pandas' or 'duckdb', not {reader!r} (an OMOP CDM is "
+                "opened with DatasetView.from_config and its [omop] settings)."
+            )
         suffix = "" if is_url(path) else Path(path).suffix.lower()
         if reader == "pandas" and suffix in (".csv", ".parquet", ".pq"):
             return cls(load_table(path), name, id_column)
         return cls(SqlSource.open(path, table=table), name, id_column)
 
     @classmethod
-    def from_config(cls, config: StationConfig) -> DatasetView:
+    def from_config(cls, config: StationConfig, *, id_column: str | None = None) -> DatasetView:
         """The dataset that a station's configuration names (``dataset``, ``table``,
-        ``reader`` and ``[governance] id_column``)."""
+        ``reader`` and ``[governance] id_column``, unless ``id_column`` is given).
+
+        With ``reader = "omop"`` the dataset is the per-person table of the station's
+        OMOP CDM, as ``[omop]`` derives it (:func:`perron.omop.dataset.analysis_table`).
+        """
+        identifier = id_column or config.governance.id_column
+        if config.omop is not None and not isinstance(config.dataset, str):
+            table = analysis_table(config.dataset, config.omop)
+            return cls(table, config.dataset_name, identifier)
         return cls.from_path(
             config.dataset,
             config.dataset_name,
-            config.governance.id_column,
+            identifier,
             table=config.table,
             reader=config.reader,
         )
