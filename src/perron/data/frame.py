@@ -68,6 +68,9 @@ class FrameSource:
             OrderedDict()
         )
         self._survival: dict[tuple[SurvivalSpec, tuple[str, ...], bool], dict[str, _Rows]] = {}
+        # Iterative algorithms re-check their predictors every round (a station keeps
+        # no state between rounds); the frame never changes, so the answer is kept.
+        self._distinct: dict[tuple[str, tuple[str, ...]], int] = {}
 
     @classmethod
     def from_path(cls, path: str | Path) -> FrameSource:
@@ -95,8 +98,15 @@ class FrameSource:
         return Moments(n, mean, m2, float(x.min()), float(x.max()))
 
     def distinct_count(self, column: str, complete_on: Sequence[str]) -> int:
-        rows = self._complete([column, *complete_on])
-        return int(self._column(column)[rows].nunique())
+        key = (column, tuple(complete_on))
+        cached = self._distinct.get(key)
+        if cached is None:
+            rows = self._complete([column, *complete_on])
+            cached = int(self._column(column)[rows].nunique())
+            if len(self._distinct) >= _DESIGN_CACHE_SIZE * 64:
+                self._distinct.clear()
+            self._distinct[key] = cached
+        return cached
 
     def value_counts(
         self, columns: Sequence[str], complete_on: Sequence[str]

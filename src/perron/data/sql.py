@@ -571,6 +571,9 @@ class SqlSource:
         rows = self._engine.fetch(statement.where(*condition))
         p = len(terms)
         data = np.asarray(rows, dtype=np.float64).reshape(len(rows), p + 2)
+        # A database returns rows in no fixed order; sorted, they come back the same
+        # every round (a training run holds out the same rows for validation).
+        data = data[np.lexsort(data.T[::-1])]
         return data[:, :p].copy(), data[:, p].copy(), data[:, p + 1].copy()
 
     def event_table(
