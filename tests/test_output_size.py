@@ -13,14 +13,68 @@ from hypothesis import strategies as st
 from perron.algorithms.base import StationContext
 from perron.algorithms.model_spec import ModelSpec
 from perron.algorithms.registry import INSTALLED
-from perron.data.design import Term
+from perron.data.design import Design, Term
 from perron.data.frame import FrameSource
 from perron.data.survival import SurvivalSpec
+from perron.learning.boosting import Tree
 from perron.privacy.policy import DisclosurePolicy
 
 DESIGN = ModelSpec.from_formula("y ~ x + C(g)").design({"g": ["a", "b", "c"]}).to_wire()
 COX = SurvivalSpec("t", "y", terms=(Term("x", "x"),), strata=("g",)).to_wire()
 COX_TIMES = {key: [1.0, 2.0, 3.0, 4.0] for key in ("a", "b", "c")}
+
+LOGISTIC = {"kind": "logistic", "intercept": 0.1, "coefficients": {"x": 0.5, "C(g)[T.b]": 0.2}}
+VALIDATE = {"model": LOGISTIC, "outcome": "y", "event": None}
+VALIDATE_ROUNDS: list[dict[str, Any]] = [
+    {"step": "scores"},
+    {"step": "bins", "edges": [-1.0, 0.0, 1.0], "time_edges": []},
+    {"step": "calibration", "calibration_edges": [-0.5, 0.5]},
+    {"step": "scores", "model": {"kind": "cox", "coefficients": {"x": 0.5}}, "outcome": "t"},
+    {
+        "step": "bins",
+        "model": {"kind": "cox", "coefficients": {"x": 0.5}},
+        "outcome": "t",
+        "event": "y",
+        "edges": [-1.0, 0.0, 1.0],
+        "time_edges": [2.0],
+    },
+]
+VALIDATE_ROUNDS[3]["event"] = "y"
+RECALIBRATE: dict[str, Any] = {
+    "inner": "glm",
+    "model": LOGISTIC,
+    "outcome": "y",
+    "event": None,
+    "revise": [],
+}
+RECALIBRATE_PREPARE = {
+    "step": "prepare",
+    "family": "binomial",
+    "response": "y",
+    "offset": "linear_predictor",
+    "numeric": [],
+    "categorical": [],
+}
+RECALIBRATE_IRLS = {
+    "step": "irls",
+    "family": "binomial",
+    "design": Design("y", (Term("Intercept"),), "linear_predictor").to_wire(),
+    "beta": [0.1],
+}
+#: A federated-training round (perron.algorithms.training): an MLP 3-4-1 on DESIGN.
+TRAIN = {
+    "design": DESIGN,
+    "network": {"n_inputs": 4, "hidden": [4], "intercept": 0, "activation": "tanh"},
+    "scaling": {"center": [0.0] * 4, "scale": [1.0] * 4},
+    "weights": [0.1] * 21,
+    "validation": 0.0,
+    "seed": 0,
+    "round": 0,
+    "local": {"epochs": 2, "batch_size": 16, "penalty": "l1", "alpha": 0.1},
+}
+#: Gradient-boosted trees (perron.algorithms.boosting): a stump on DESIGN.
+STUMP = Tree((1, -1, -1), (0.0, 0.0, 0.0), (1, -1, -1), (2, -1, -1), (0.0, -0.1, 0.1)).to_wire()
+BOOSTED = {"loss": "logistic", "design": DESIGN, "validation": 0.2, "seed": 1}
 
 #: Every round type of every installed algorithm, with fixed parameters.
 STEPS: list[tuple[str, dict[str, Any]]] = [
@@ -83,6 +137,45 @@ STEPS: list[tuple[str, dict[str, Any]]] = [
             "efron": True,
         },
     ),
+    *[("validate", {**VALIDATE, **p}) for p in VALIDATE_ROUNDS],
+    ("recalibrate", {**RECALIBRATE, "inner_params": RECALIBRATE_PREPARE}),
+    ("recalibrate", {**RECALIBRATE, "inner_params": RECALIBRATE_IRLS}),
+    *[("train", {**TRAIN, "step": step}) for step in ("train", "evaluate")],
+    ("train", {**TRAIN, "step": "train", "epsilon": 0.5, "clip": 1.0}),
+    (
+        "train",
+        {
+            "step": "prepare",
+            "response": "y",
+            "offset": None,
+            "numeric": ["x"],
+            "categorical": ["g"],
+        },
+    ),
+    (
+        "boosted_trees",
+        {
+            "step": "prepare",
+            "loss": "logistic",
+            "response": "y",
+            "numeric": ["x"],
+            "categorical": ["g"],
+        },
+    ),
+    ("boosted_trees", {**BOOSTED, "step": "sketch", "cells": 16, "grids": {"1": [-3.0, 3.0]}}),
+    (
+        "boosted_trees",
+        {
+            **BOOSTED,
+            "step": "grow",
+            "edges": [[], [-1.0, 0.0, 1.0], [0.5], [0.5]],
+            "base": 0.0,
+            "trees": [STUMP],
+            "tree": STUMP,
+            "open": [1, 2],
+        },
+    ),
+    ("boosted_trees", {**BOOSTED, "step": "evaluate", "base": 0.0, "trees": [STUMP]}),
 ]
 
 

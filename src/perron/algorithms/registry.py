@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 from perron.algorithms.base import FederatedAlgorithm
+from perron.algorithms.boosting import GradientBoosting
 from perron.algorithms.coxph import CoxPH
 from perron.algorithms.crosstab import Crosstab
 from perron.algorithms.dp_release import DPRelease
@@ -19,7 +20,10 @@ from perron.algorithms.logrank import Logrank
 from perron.algorithms.overlap import Overlap
 from perron.algorithms.quality import Quality
 from perron.algorithms.quantile import Quantile
+from perron.algorithms.recalibration import Recalibrate
 from perron.algorithms.summary import Summary
+from perron.algorithms.training import FederatedTraining
+from perron.algorithms.validation import Validate
 
 AlgorithmClass = type[FederatedAlgorithm[Any, Any]]
 
@@ -40,6 +44,10 @@ INSTALLED: Mapping[str, AlgorithmClass] = MappingProxyType(
             DPRelease,
             Feasibility,
             Quality,
+            FederatedTraining,
+            Validate,
+            Recalibrate,
+            GradientBoosting,
         )
     }
 )

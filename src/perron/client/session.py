@@ -8,13 +8,15 @@ that may tighten, never loosen, each station's own rules for this call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from perron.algorithms.boosting import GradientBoosting
 from perron.algorithms.cox_result import CoxResult
 from perron.algorithms.coxph import CoxPH
 from perron.algorithms.crosstab import Crosstab, CrosstabResult
@@ -29,9 +31,20 @@ from perron.algorithms.linked_crosstab import LinkedCrosstab, LinkedCrosstabResu
 from perron.algorithms.logrank import Logrank, LogrankResult
 from perron.algorithms.model_spec import ModelSpec
 from perron.algorithms.overlap import Overlap, OverlapReport
+from perron.algorithms.published_model import PublishedModel
 from perron.algorithms.quality import Quality, QualityResult
 from perron.algorithms.quantile import Quantile, QuantileResult
+from perron.algorithms.recalibration import Recalibrate, RecalibrationResult
 from perron.algorithms.summary import COMBINED, Summary, SummaryResult
+from perron.algorithms.training import FederatedTraining, TrainingPlan
+from perron.algorithms.validation import Validate
+from perron.algorithms.validation_result import ValidationResult
+from perron.learning.boosting import BoostedModel, tree_progress
+from perron.learning.local import LocalConfig
+from perron.learning.metrics import RoundMetrics
+from perron.learning.progress import TrainingProgress
+from perron.learning.strategies import ServerOptimizer
+from perron.learning.trained import TrainedModel
 from perron.protocol.errors import InputError
 from perron.protocol.grid import Grid
 
@@ -436,3 +449,262 @@ class Session:
             cdm=cdm,
         )
         return algorithm.run(self._grid, disclosure)
+
+    # -- federated learning (docs/federated-learning.md) ------------------------------
+
+    def train(
+        self,
+        model: Literal["logistic", "mlp"],
+        y: str,
+        x: Sequence[str] | None = None,
+        *,
+        strategy: Literal["fedavg", "fedprox", "fedadam"] = "fedavg",
+        rounds: int = 20,
+        local_epochs: int = 1,
+        learning_rate: float = 0.1,
+        batch_size: int | None = None,
+        penalty: Literal["none", "l2", "l1", "elasticnet"] = "none",
+        alpha: float = 0.0,
+        l1_ratio: float = 0.5,
+        validation: float = 0.0,
+        patience: int | None = None,
+        seed: int = 0,
+        progress: bool = False,
+        on_round: Callable[[RoundMetrics], None] | None = None,
+        categorical: Sequence[str] = (),
+        offset: str | None = None,
+        hidden: Sequence[int] = (16,),
+        activation: Literal["tanh", "relu"] = "tanh",
+        mu: float = 0.01,
+        server_learning_rate: float | None = None,
+        beta1: float = 0.9,
+        beta2: float = 0.99,
+        tau: float = 1e-9,
+        standardize: bool = True,
+        epsilon: float | None = None,
+        clip: float = 1.0,
+        disclosure: Disclosure = None,
+    ) -> TrainedModel:
+        """Train a logistic regression or a small neural network by federated learning.
+
+        ``model`` is ``"logistic"`` (penalised logistic regression) or ``"mlp"`` (a
+        multilayer perceptron with ``hidden`` layer sizes); the outcome is 0/1. ``y``
+        is a formula (``"low ~ age + C(race)"``) or, with ``x``, the outcome column.
+        Each of ``rounds`` rounds every station takes ``local_epochs`` passes of
+        gradient descent (``learning_rate``; mini-batches of ``batch_size`` rows, or
+        full batch) from the global weights and releases only ``n_k * w_k``, its row
+        count and loss sums; ``strategy`` combines them (FedProx adds ``mu``; FedAdam
+        uses ``server_learning_rate``, ``beta1``, ``beta2``, ``tau``). ``penalty`` and
+        ``alpha`` (and ``l1_ratio``) set the penalty on the mean log-loss; with
+        ``validation`` each station holds out that fraction of its rows (fixed by
+        ``seed``) and ``patience`` stops after that many rounds without a better
+        validation loss. ``on_round`` receives each round's :class:`RoundMetrics`;
+        ``progress`` draws a progress bar. With ``epsilon`` (and ``clip``), training is
+        differentially private (OpenDP); every round spends ``epsilon / rounds`` of
+        the study's privacy budget at each station. See ``docs/federated-learning.md``.
+        """
+        if x is None:
+            if "~" not in y:
+                raise InputError(
+                    "pass predictors as x=[...] or write y as a formula 'y ~ x1 + x2'."
+                )
+            spec = ModelSpec.from_formula(y, offset=offset)
+        else:
+            spec = ModelSpec.from_columns(y, x, categorical, offset=offset)
+        plan = TrainingPlan(
+            kind=model,
+            rounds=rounds,
+            local=LocalConfig(
+                epochs=local_epochs,
+                learning_rate=learning_rate,
+                batch_size=batch_size,
+                penalty=penalty,
+                alpha=alpha,
+                l1_ratio=l1_ratio,
+                mu=mu if strategy == "fedprox" else 0.0,
+            ),
+            server=ServerOptimizer.named(
+                strategy, server_learning_rate, beta1=beta1, beta2=beta2, tau=tau
+            ),
+            hidden=tuple(hidden),
+            activation=activation,
+            validation=validation,
+            patience=patience,
+            seed=seed,
+            standardize=standardize,
+            epsilon=epsilon,
+            clip=clip,
+        )
+        with TrainingProgress(rounds, enabled=progress, then=on_round) as show:
+            algorithm = FederatedTraining(spec, plan, on_round=show, secure=self.secure_aggregation)
+            # The training bar replaces a hub grid's spinner per round (rich draws one
+            # live display at a time).
+            quiet = progress and bool(getattr(self._grid, "progress", False))
+            if quiet:
+                setattr(self._grid, "progress", False)  # noqa: B010
+            try:
+                return algorithm.run(self._grid, disclosure, secure=self.secure_aggregation)
+            finally:
+                if quiet:
+                    setattr(self._grid, "progress", True)  # noqa: B010
+
+    # -- prediction models: external validation and updating (docs/prediction.md) ----
+
+    def validate(
+        self,
+        model: PublishedModel | Mapping[str, Any] | str | Path,
+        outcome: str | None = None,
+        *,
+        duration: str | None = None,
+        event: str | None = None,
+        bins: int = 200,
+        calibration_bins: int = 10,
+        time_intervals: int = 10,
+        disclosure: Disclosure = None,
+    ) -> ValidationResult:
+        """External validation of a published model without releasing predictions.
+
+        ``model`` is a :class:`~perron.prediction.PublishedModel`, its dict form or a
+        JSON file. A logistic model needs the 0/1 ``outcome``; a Cox model
+        ``duration`` and ``event``. Returns discrimination (AUC / Harrell's C),
+        observed/expected, calibration-in-the-large and slope (exact federated
+        GLMs), the Brier score and a calibration table, per station and pooled.
+        Cross-station pairs of the c-statistic come from score histograms coarsened
+        to blocks of ``min_cell`` subjects on a grid of ``bins`` bins (Cox: within
+        ``time_intervals`` pooled quantile intervals of ``duration``); see
+        :mod:`perron.algorithms.validation`.
+        """
+        published = PublishedModel.coerce(model)
+        secure = self.secure_aggregation
+        if published.kind == "cox":
+            if duration is None or event is None:
+                raise InputError("validate a Cox model with duration= and event=.")
+            probabilities = [i / time_intervals for i in range(1, time_intervals)]
+            times = self.quantiles(duration, probabilities, disclosure=disclosure)
+            edges = sorted({float(v) for v in times.values})
+            validation = Validate(
+                published, duration, event=event, bins=bins, time_edges=edges
+            ).run(self._grid, disclosure)
+            cox_slope = Recalibrate(published, duration, event=event, method="logistic")
+            fit = cox_slope.run(self._grid, disclosure, secure=secure)
+            decisions = (*times.decisions, *validation.decisions, *fit.decisions)
+            return replace(validation, slope=fit.slope, slope_fit=fit.fit, decisions=decisions)
+        if outcome is None:
+            raise InputError("validate a logistic model with outcome=.")
+        validation = Validate(published, outcome, bins=bins, calibration_bins=calibration_bins).run(
+            self._grid, disclosure
+        )
+        large = Recalibrate(published, outcome, method="intercept")
+        citl = large.run(self._grid, disclosure, secure=secure)
+        slope = Recalibrate(published, outcome, method="logistic").run(
+            self._grid, disclosure, secure=secure
+        )
+        assert isinstance(citl.fit, GLMResult)
+        return replace(
+            validation,
+            citl=citl.intercept,
+            citl_fit=citl.fit,
+            slope=slope.slope,
+            slope_fit=slope.fit,
+            decisions=(*validation.decisions, *citl.decisions, *slope.decisions),
+        )
+
+    def recalibrate(
+        self,
+        model: PublishedModel | Mapping[str, Any] | str | Path,
+        outcome: str | None = None,
+        *,
+        method: Literal["intercept", "logistic", "revision"] = "intercept",
+        revise: Sequence[str] = (),
+        duration: str | None = None,
+        event: str | None = None,
+        disclosure: Disclosure = None,
+    ) -> RecalibrationResult:
+        """Update a published model on the stations' data by an exact federated fit.
+
+        ``method="intercept"`` re-estimates the intercept (LP as offset),
+        ``"logistic"`` an intercept and a slope on LP, ``"revision"`` the intercept
+        and the coefficients of the terms in ``revise`` (LP as offset). A Cox model
+        (``duration``, ``event``) takes ``"logistic"`` only (the slope). The
+        result's ``model`` is the updated :class:`~perron.prediction.PublishedModel`.
+        """
+        published = PublishedModel.coerce(model)
+        target = duration if published.kind == "cox" else outcome
+        if target is None:
+            raise InputError(
+                "give outcome= for a logistic model, duration= and event= for a Cox model."
+            )
+        algorithm = Recalibrate(published, target, event=event, method=method, revise=revise)
+        return algorithm.run(self._grid, disclosure, secure=self.secure_aggregation)
+
+    # -- gradient-boosted trees (docs/boosting.md) ------------------------------------
+
+    def train_boosted(
+        self,
+        y: str,
+        x: Sequence[str] | None = None,
+        *,
+        loss: Literal["logistic", "squared_error"] = "logistic",
+        trees: int = 50,
+        depth: int = 3,
+        learning_rate: float = 0.3,
+        bins: int = 32,
+        reg_lambda: float = 1.0,
+        min_child_weight: float = 1.0,
+        min_split_loss: float = 0.0,
+        categorical: Sequence[str] = (),
+        edges: Mapping[str, Sequence[float]] | None = None,
+        validation: float = 0.0,
+        patience: int | None = None,
+        seed: int = 0,
+        progress: bool = False,
+        disclosure: Disclosure = None,
+    ) -> BoostedModel:
+        """Train gradient-boosted trees on gradient histograms the stations add up.
+
+        ``y`` is a formula (``"low ~ age + lwt + C(race)"``) or, with ``x``, the outcome
+        column (0/1 for ``loss="logistic"``). ``trees`` trees of ``depth`` levels are
+        grown one level per round, splits chosen by the XGBoost gain with
+        ``reg_lambda``, ``min_child_weight`` and ``min_split_loss`` on ``bins`` bins
+        per feature placed at pooled quantiles (or at ``edges`` given per feature);
+        leaf weights are shrunk by ``learning_rate``. A station merges bins so that
+        no released sum covers fewer than ``min_cell`` of its rows; splits fall only
+        where every station allows them. With ``validation`` each station holds out
+        that fraction of its rows (fixed by ``seed``) and reports their loss per tree;
+        ``patience`` stops after that many trees without a better validation loss and
+        keeps the best number of trees. ``progress`` draws a bar over the trees.
+        Returns a :class:`~perron.learning.boosting.BoostedModel` (``predict``,
+        ``predict_proba``, ``save``, ``card``). See ``docs/boosting.md``.
+        """
+        if x is None:
+            if "~" not in y:
+                raise InputError("pass features as x=[...] or write y as a formula 'y ~ x1 + x2'.")
+            spec = ModelSpec.from_formula(y)
+        else:
+            spec = ModelSpec.from_columns(y, x, categorical)
+        with tree_progress(trees, progress) as show:
+            algorithm = GradientBoosting(
+                spec,
+                loss=loss,
+                trees=trees,
+                depth=depth,
+                learning_rate=learning_rate,
+                bins=bins,
+                reg_lambda=reg_lambda,
+                min_child_weight=min_child_weight,
+                min_split_loss=min_split_loss,
+                edges=edges,
+                validation=validation,
+                patience=patience,
+                seed=seed,
+                on_tree=show,
+            )
+            quiet = progress and bool(getattr(self._grid, "progress", False))
+            if quiet:
+                setattr(self._grid, "progress", False)  # noqa: B010
+            try:
+                result = algorithm.run(self._grid, disclosure, secure=self.secure_aggregation)
+            finally:
+                if quiet:
+                    setattr(self._grid, "progress", True)  # noqa: B010
+        return replace(result.model, decisions=result.decisions)
