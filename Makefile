@@ -24,6 +24,7 @@ demo: $(VENV)/.demo
 	$(BIN)/perron demo --linkage
 	$(BIN)/perron demo --mpc
 	$(BIN)/perron demo --findable
+	$(BIN)/perron demo --prediction
 
 # pytest exits 5 when it ran no test; make treats that as a failure like any other.
 test: $(VENV)/.dev
@@ -40,9 +41,23 @@ bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/coxph.py
 	$(BIN)/python benchmarks/round_latency.py
 
+# Perron vs Flower's deployment runtime (issue 10). Flower runs as separate processes
+# from its own venv: its pins clash with constraints.txt.
+FLOWER_VENV := .venv-flower
+
+$(FLOWER_VENV)/.installed: benchmarks/flower-constraints.txt
+	$(PYTHON) -m venv $(FLOWER_VENV)
+	echo '*' > $(FLOWER_VENV)/.gitignore
+	$(FLOWER_VENV)/bin/python -m pip install --quiet --constraint $< flwr numpy
+	touch $@
+
+.PHONY: bench-fedavg
+bench-fedavg: $(VENV)/.dev $(FLOWER_VENV)/.installed
+	$(BIN)/python benchmarks/fedavg.py
+
 # Re-pin every dependency after changing pyproject.toml.
 lock: $(VENV)/.dev
 	$(PIP) freeze --exclude-editable | grep -v '^perron' > constraints.txt
 
 clean:
-	rm -rf $(VENV) out .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(FLOWER_VENV) out .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -75,9 +75,22 @@ def demo(
             "insurer data by three MPyC processes (the pharmacy as helper), no pooling.",
         ),
     ] = False,
+    prediction: Annotated[
+        bool,
+        typer.Option(
+            "--prediction",
+            help="Prediction models instead: a published risk score validated and "
+            "recalibrated on three hospitals' WHAS500 patients, with calibration plots.",
+        ),
+    ] = False,
 ) -> None:
     """A three-hospital study on the real lung cancer data: a hub and three station
     processes on localhost (or, with --simulate, all in this process)."""
+    if prediction:
+        from perron.prediction_demo import main as prediction_main  # noqa: PLC0415
+
+        prediction_main(Console(width=max(Console().width, 120)), out)
+        return
     if findable:
         from perron.findable_demo import main as findable_main  # noqa: PLC0415
 
