@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +39,39 @@ def require_numeric(data: DataSource, columns: Sequence[str], context: StationCo
                 f"a category (C({name}) in a formula, or categorical=[{name!r}]) or "
                 "convert it to numbers first."
             )
+
+
+@dataclass(frozen=True)
+class ModelColumns:
+    """The columns a regression-type task names: outcome, offset, predictors."""
+
+    response: str
+    offset: str | None
+    numeric: list[str]
+    categorical: list[str]
+
+    @property
+    def all(self) -> list[str]:
+        """Every column, for complete-case selection."""
+        offset = [self.offset] if self.offset else []
+        return [self.response, *offset, *self.numeric, *self.categorical]
+
+
+def require_model_columns(
+    data: DataSource, params: Mapping[str, Any], context: StationContext
+) -> ModelColumns:
+    """The model's columns from a prepare round's ``params``, after checking that they
+    exist here and that the outcome, offset and numeric predictors are numeric."""
+    offset = params.get("offset")
+    columns = ModelColumns(
+        str(params["response"]),
+        str(offset) if offset else None,
+        [str(c) for c in params["numeric"]],
+        [str(c) for c in params["categorical"]],
+    )
+    require_columns(data, columns.all, context)
+    require_numeric(data, [c for c in columns.all if c not in columns.categorical], context)
+    return columns
 
 
 def require_rows(n: int, context: StationContext, subject: str) -> Decision:

@@ -40,8 +40,7 @@ from perron.algorithms.base import (
 from perron.algorithms.checks import (
     check_rank,
     predictor_levels,
-    require_columns,
-    require_numeric,
+    require_model_columns,
     require_rows,
 )
 from perron.algorithms.glm_result import GLMResult
@@ -267,13 +266,9 @@ class _Stats:
 
 
 def _prepare(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
-    response = str(params["response"])
-    offset = params.get("offset")
-    numeric: list[str] = list(params["numeric"])
-    categorical: list[str] = list(params["categorical"])
-    model_columns = [response, *([str(offset)] if offset else []), *numeric, *categorical]
-    require_columns(data, model_columns, context)
-    require_numeric(data, [response, *([str(offset)] if offset else []), *numeric], context)
+    columns = require_model_columns(data, params, context)
+    response, numeric, categorical = columns.response, columns.numeric, columns.categorical
+    model_columns = columns.all
     n = data.complete_count(model_columns)
     decisions: list[Decision] = [require_rows(n, context, "the model")]
     dropped = data.complete_count([]) - n

@@ -61,7 +61,7 @@ from perron.algorithms.base import (
     StationContext,
     StationOutput,
 )
-from perron.algorithms.checks import predictor_levels, require_columns, require_numeric
+from perron.algorithms.checks import predictor_levels, require_model_columns
 from perron.algorithms.dp_release import DIFFERENTIAL_PRIVACY
 from perron.algorithms.model_spec import ModelSpec
 from perron.data.design import Design, pool_levels
@@ -484,13 +484,9 @@ class FederatedTraining(FederatedAlgorithm[_State, TrainedModel]):
 
 
 def _prepare(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
-    response = str(params["response"])
-    offset = params.get("offset")
-    numeric: list[str] = list(params["numeric"])
-    categorical: list[str] = list(params["categorical"])
-    model_columns = [response, *([str(offset)] if offset else []), *numeric, *categorical]
-    require_columns(data, model_columns, context)
-    require_numeric(data, [response, *([str(offset)] if offset else []), *numeric], context)
+    columns = require_model_columns(data, params, context)
+    response, numeric, categorical = columns.response, columns.numeric, columns.categorical
+    model_columns = columns.all
     n = data.complete_count(model_columns)
     decisions = _rows(n, context)
     decisions += _outcome_levels(data, response, model_columns, n, context)
