@@ -93,6 +93,21 @@ def test_logistic_validation_equals_the_pooled_references(lbw):
     assert_close(result.calibration["observed"].sum(), lbw["low"].sum())
 
 
+def test_calibration_in_the_large_and_slope_per_station_equal_statsmodels(lbw):
+    model = PublishedModel.from_dict(LBW_MODEL)
+    frames = split_frame(lbw, (0.5, 0.3, 0.2))
+
+    result = perron.simulate(frames).validate(model, "low")
+
+    binomial = sm.families.Binomial()
+    for name, frame in frames.items():
+        lp = model.linear_predictor(frame)
+        citl = sm.GLM(frame["low"], np.ones(len(frame)), family=binomial, offset=lp)
+        assert_close(result.per_station.loc[name, "citl"], citl.fit(tol=1e-12).params.iloc[0])
+        slope = sm.GLM(frame["low"], sm.add_constant(lp), family=binomial).fit(tol=1e-12)
+        assert_close(result.per_station.loc[name, "slope"], slope.params.iloc[1])
+
+
 def test_auc_per_station_is_exact_and_one_station_is_exact(breast_cancer):
     model = PublishedModel.from_dict(BC_MODEL)
     frames = split_frame(breast_cancer, UNEVEN)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from perron.algorithms.boosting import GradientBoosting
 from perron.algorithms.cox_result import CoxResult
@@ -47,6 +48,7 @@ from perron.learning.strategies import ServerOptimizer
 from perron.learning.trained import TrainedModel
 from perron.protocol.errors import InputError
 from perron.protocol.grid import Grid
+from perron.protocol.messages import Decision
 
 Disclosure = Mapping[str, Any] | None
 
@@ -600,14 +602,36 @@ class Session:
             self._grid, disclosure, secure=secure
         )
         assert isinstance(citl.fit, GLMResult)
+        per_station, more = self._calibration_per_station(published, outcome, disclosure)
         return replace(
             validation,
+            per_station=validation.per_station.join(per_station),
             citl=citl.intercept,
             citl_fit=citl.fit,
             slope=slope.slope,
             slope_fit=slope.fit,
-            decisions=(*validation.decisions, *citl.decisions, *slope.decisions),
+            decisions=(*validation.decisions, *citl.decisions, *slope.decisions, *more),
         )
+
+    def _calibration_per_station(
+        self, published: PublishedModel, outcome: str, disclosure: Disclosure
+    ) -> tuple[pd.DataFrame, list[Decision]]:
+        """Calibration-in-the-large and slope at each station: the same exact GLMs as
+        the pooled ones, each on the grid of that station alone (one station: its
+        figures are the pooled ones, fitted again)."""
+        names = self.stations
+        without = getattr(self._grid, "without", None)
+        rows: dict[str, dict[str, float]] = {}
+        decisions: list[Decision] = []
+        for name in names:
+            grid = without([s for s in names if s != name]) if callable(without) else None
+            if grid is None:
+                return pd.DataFrame(index=names, columns=["citl", "slope"], dtype=float), []
+            citl = Recalibrate(published, outcome, method="intercept").run(grid, disclosure)
+            slope = Recalibrate(published, outcome, method="logistic").run(grid, disclosure)
+            rows[name] = {"citl": _number(citl.intercept), "slope": _number(slope.slope)}
+            decisions += [*citl.decisions, *slope.decisions]
+        return pd.DataFrame.from_dict(rows, orient="index"), decisions
 
     def recalibrate(
         self,
@@ -708,3 +732,7 @@ class Session:
                 if quiet:
                     setattr(self._grid, "progress", True)  # noqa: B010
         return replace(result.model, decisions=result.decisions)
+
+
+def _number(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
