@@ -314,14 +314,7 @@ class Session:
         outcome column. Rows with a missing value in any model column are dropped
         (complete-case), and the number dropped is reported per station.
         """
-        if x is None:
-            if "~" not in y:
-                raise InputError(
-                    "pass predictors as x=[...] or write y as a formula 'y ~ x1 + x2'."
-                )
-            spec = ModelSpec.from_formula(y, offset=offset)
-        else:
-            spec = ModelSpec.from_columns(y, x, categorical, intercept, offset)
+        spec = _model_spec(y, x, categorical, intercept, offset)
         return GLM(spec, family).run(self._grid, disclosure, secure=self.secure_aggregation)
 
     def coxph(
@@ -505,14 +498,7 @@ class Session:
         differentially private (OpenDP); every round spends ``epsilon / rounds`` of
         the study's privacy budget at each station. See ``docs/federated-learning.md``.
         """
-        if x is None:
-            if "~" not in y:
-                raise InputError(
-                    "pass predictors as x=[...] or write y as a formula 'y ~ x1 + x2'."
-                )
-            spec = ModelSpec.from_formula(y, offset=offset)
-        else:
-            spec = ModelSpec.from_columns(y, x, categorical, offset=offset)
+        spec = _model_spec(y, x, categorical, True, offset)
         plan = TrainingPlan(
             kind=model,
             rounds=rounds,
@@ -700,12 +686,7 @@ class Session:
         Returns a :class:`~perron.learning.boosting.BoostedModel` (``predict``,
         ``predict_proba``, ``save``, ``card``). See ``docs/boosting.md``.
         """
-        if x is None:
-            if "~" not in y:
-                raise InputError("pass features as x=[...] or write y as a formula 'y ~ x1 + x2'.")
-            spec = ModelSpec.from_formula(y)
-        else:
-            spec = ModelSpec.from_columns(y, x, categorical)
+        spec = _model_spec(y, x, categorical, True, None)
         with tree_progress(trees, progress) as show:
             algorithm = GradientBoosting(
                 spec,
@@ -736,3 +717,18 @@ class Session:
 
 def _number(value: float | None) -> float:
     return float("nan") if value is None else float(value)
+
+
+def _model_spec(
+    y: str,
+    x: Sequence[str] | None,
+    categorical: Sequence[str],
+    intercept: bool,
+    offset: str | None,
+) -> ModelSpec:
+    """A model from a formula ``y`` or from the outcome ``y`` and predictors ``x``."""
+    if x is None:
+        if "~" not in y:
+            raise InputError("pass predictors as x=[...] or write y as a formula 'y ~ x1 + x2'.")
+        return ModelSpec.from_formula(y, offset=offset)
+    return ModelSpec.from_columns(y, x, categorical, intercept, offset)

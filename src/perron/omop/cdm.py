@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,7 @@ __all__ = [
     "empty_table",
     "key_ids",
     "observation_periods_from_events",
+    "read_table_files",
 ]
 
 
@@ -114,6 +116,19 @@ class CdmError(InputError):
 # --------------------------------------------------------------------------------------
 # Conforming frames to the schema
 # --------------------------------------------------------------------------------------
+
+
+def read_table_files(folder: Path) -> dict[str, pd.DataFrame]:
+    """Every ``<table>.csv`` / ``<table>.parquet`` in ``folder`` by its stem, as is (CSV
+    as text, empty cells missing); :class:`Cdm` converts and validates them."""
+    tables: dict[str, pd.DataFrame] = {}
+    for path in sorted(folder.iterdir()):
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            tables[path.stem] = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        elif suffix in (".parquet", ".pq"):
+            tables[path.stem] = pd.read_parquet(path)
+    return tables
 
 
 def empty_table(name: str) -> pd.DataFrame:

@@ -56,7 +56,7 @@ from typing import Any
 
 import pandas as pd
 
-from perron.omop.cdm import Cdm, CdmError
+from perron.omop.cdm import Cdm, CdmError, read_table_files
 from perron.omop.fhir import import_bundles
 from perron.omop.mapping import apply
 from perron.omop.mapping_spec import load as load_mapping
@@ -316,17 +316,6 @@ def cdm_format(path: Path, given: str | None = None) -> str:
     )
 
 
-def _read_tables(folder: Path) -> dict[str, pd.DataFrame]:
-    tables: dict[str, pd.DataFrame] = {}
-    for path in sorted(folder.iterdir()):
-        suffix = path.suffix.lower()
-        if suffix == ".csv":
-            tables[path.stem] = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        elif suffix in (".parquet", ".pq"):
-            tables[path.stem] = pd.read_parquet(path)
-    return tables
-
-
 def read_cdm(path: Path, kind: str | None = None) -> Cdm:
     """The validated CDM at ``path`` (see :func:`cdm_format`).
 
@@ -349,7 +338,7 @@ def read_cdm(path: Path, kind: str | None = None) -> Cdm:
     if not path.is_dir():
         raise InputError(f"{str(path)!r} is not a folder of CDM tables (person.csv, ...).")
     try:
-        return Cdm(_read_tables(path))
+        return Cdm(read_table_files(path))
     except CdmError as error:
         raise CdmError(
             f"the CDM tables in {str(path)!r} do not fit OMOP CDM v5.4",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from perron.omop.cdm import Cdm
+from perron.omop.cdm import Cdm, read_table_files
 from perron.omop.fhir import import_bundles
 from perron.omop.mapping import apply
 from perron.omop.mapping import load as load_mapping
@@ -35,13 +35,7 @@ def read_tables(folder: Path) -> dict[str, pd.DataFrame]:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder of CDM tables (<table>.csv or .parquet).")
-    tables: dict[str, pd.DataFrame] = {}
-    for path in sorted(folder.iterdir()):
-        suffix = path.suffix.lower()
-        if suffix == ".csv":
-            tables[path.stem] = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-        elif suffix in (".parquet", ".pq"):
-            tables[path.stem] = pd.read_parquet(path)
+    tables = read_table_files(folder)
     if not any(name in SCHEMA for name in tables):
         raise InputError(
             f"{folder} holds no CDM table; name the files after the tables "
