@@ -33,6 +33,13 @@ def lung_network() -> Iterator[LocalNetwork]:
         yield network
 
 
+@pytest.fixture(params=["websocket", "http"])
+def transport(request: pytest.FixtureRequest) -> str:
+    """How the stations take their runs: one WebSocket each, or HTTP long-polls."""
+    value: str = request.param
+    return value
+
+
 @pytest.fixture
 def small() -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(3)
@@ -104,8 +111,8 @@ def test_the_hub_database_holds_no_plaintext_result(lung_network):
     assert marker[:8].encode() not in stored
 
 
-def test_an_offline_station_picks_up_its_task_when_it_returns(small):
-    with LocalNetwork(small) as network:
+def test_an_offline_station_picks_up_its_task_when_it_returns(small, transport):
+    with LocalNetwork(small, transport=transport) as network:
         grid = _grid(network)
         network.stop_station("b")
         task_id = grid.submit(SUMMARY)
@@ -117,8 +124,8 @@ def test_an_offline_station_picks_up_its_task_when_it_returns(small):
     assert all(p.error is None for p in partials.values())
 
 
-def test_tasks_survive_a_hub_killed_with_sigkill(small):
-    with LocalNetwork(small) as network:
+def test_tasks_survive_a_hub_killed_with_sigkill(small, transport):
+    with LocalNetwork(small, transport=transport) as network:
         grid = _grid(network)
         for name in small:
             network.stop_station(name)
@@ -134,8 +141,31 @@ def test_tasks_survive_a_hub_killed_with_sigkill(small):
     assert counts == dict.fromkeys(small, 40)
 
 
-def test_a_station_that_never_answers_times_the_round_out(small):
-    with LocalNetwork(small) as network:
+def test_stations_come_back_by_themselves_after_the_hub_was_killed_under_them(small, transport):
+    with LocalNetwork(small, transport=transport) as network:
+        grid = _grid(network, timeout=60.0)
+        before = grid.run_round(SUMMARY)
+        network.stop_hub(kill=True)  # the stations' connections break mid-wait
+        network.start_hub()
+
+        after = grid.run_round(SUMMARY)
+
+    assert {n: p.payload for n, p in after.items()} == {n: p.payload for n, p in before.items()}
+    assert set(after) == set(small)
+
+
+def test_stations_on_websockets_and_on_long_polls_serve_one_study(small):
+    transports = {"a": "http", "b": "websocket", "c": "websocket"}
+    with LocalNetwork(small, transport=transports) as network:
+        summary = network.connect().summary(["x"], quantiles=None)
+    reference = simulate(small).summary(["x"], quantiles=None)
+
+    columns = ["count", "mean", "var"]
+    assert_close(summary.table[columns].sort_index(), reference.table[columns].sort_index())
+
+
+def test_a_station_that_never_answers_times_the_round_out(small, transport):
+    with LocalNetwork(small, transport=transport) as network:
         session = network.connect(timeout=1.5)
         network.stop_station("c", kill=True)
 

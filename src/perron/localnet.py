@@ -71,6 +71,7 @@ class LocalNetwork:
         station_settings: Mapping[str, str] | None = None,
         create_study: bool = True,
         station_datasets: Mapping[str, str] | None = None,
+        transport: str | Mapping[str, str] = "websocket",
     ) -> None:
         self.datasets = dict(datasets)
         self._own_workdir = workdir is None
@@ -90,6 +91,12 @@ class LocalNetwork:
         #: "omop"``, with its ``[omop]`` table in ``station_settings``); relative paths
         #: are relative to the station's folder. Its frame in ``datasets`` is not written.
         self.station_datasets = dict(station_datasets or {})
+        #: How each station takes its runs: "websocket" or "http" (long-polls).
+        self.transports = (
+            dict.fromkeys(datasets, transport)
+            if isinstance(transport, str)
+            else {n: transport.get(n, "websocket") for n in datasets}
+        )
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.password = secrets.token_urlsafe(16)
@@ -160,6 +167,7 @@ class LocalNetwork:
             f'name = "{name}"',
             f'organisation = "{self.organisations[name]}"',
             f'hub_url = "{self.url}"',
+            f'transport = "{self.transports[name]}"',
             self.station_datasets.get(name, 'dataset = "data.csv"').strip(),
             "",
             "[disclosure]",

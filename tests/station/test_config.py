@@ -77,3 +77,16 @@ def test_a_mistake_is_named(governance, message):
 def test_governance_must_be_a_table():
     with pytest.raises(InputError, match="must be a table"):
         StationConfig.from_mapping({**BASE, "governance": "on"}, Path("/stations/a"))
+
+
+def test_runs_come_over_a_websocket_unless_http_long_polls_are_asked_for():
+    assert StationConfig.from_mapping(BASE, Path("/s")).transport == "websocket"
+    config = StationConfig.from_mapping({**BASE, "transport": "http"}, Path("/s"))
+    assert config.transport == "http"
+
+
+def test_an_unknown_transport_is_refused_with_the_choices():
+    with pytest.raises(
+        InputError, match=r"transport must be one of 'websocket', 'http', not 'smtp'"
+    ):
+        StationConfig.from_mapping({**BASE, "transport": "smtp"}, Path("/s"))

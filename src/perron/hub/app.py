@@ -29,9 +29,11 @@ from perron.hub.api.routes import (
     register,
     requests,
     station,
+    stream,
     studies,
     tasks,
 )
+from perron.hub.api.schemas import MAX_PAYLOAD
 from perron.hub.db.session import create_hub_engine, session_factory
 from perron.hub.migrate import upgrade
 from perron.hub.notify import Channels
@@ -106,7 +108,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.hub = hub
     errors.install(app)
-    for module in (auth, me, organisations, studies, tasks, station, requests, register):
+    # The routes of a round first: a request is matched against the routes in order.
+    for module in (station, tasks, stream, studies, auth, me, organisations, requests, register):
         app.include_router(module.router)
     app.include_router(catalogue.router)  # public reads, like the register
     return app
@@ -137,5 +140,14 @@ def serve(settings: Settings) -> None:
     """
     upgrade(settings.database_url)
     app = create_app(settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=settings.access_log,
+        # A station's answer comes over its WebSocket (routes.stream): room for the
+        # largest sealed partial the HTTP route accepts, and the message around it.
+        ws_max_size=MAX_PAYLOAD + 2**16,
+    )
     _Server(config, app.state.hub.notifier).run()

@@ -216,6 +216,11 @@ class Channels:
                     notifier.close()
             return notifier
 
+    @property
+    def closed(self) -> bool:
+        """Whether the hub is shutting down."""
+        return self._closed
+
     def notify(self, *keys: str) -> None:
         for key in keys:
             self.channel(key).notify()

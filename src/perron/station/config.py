@@ -4,6 +4,8 @@
 name = "hospital_north"
 organisation = "umc-north"
 hub_url = "http://127.0.0.1:8700"
+transport = "websocket"               # how runs arrive: one WebSocket, or "http" long-polls
+                                      #   (for proxies that do not pass WebSockets)
 token_file = "station.token"          # the station token from `perron hub admin`
 keys_dir = "keys"                     # private keys, never leave this machine
 audit_log = "audit.jsonl"
@@ -107,6 +109,8 @@ _GOVERNANCE_KEYS = frozenset(
 )
 _VERIFY_KEY_BYTES = 32
 _READERS = ("pandas", "duckdb", "omop")
+#: How a station takes its runs from the hub (:mod:`perron.station.link`).
+TRANSPORTS = ("websocket", "http")
 #: The identifier column of an OMOP dataset's analysis table: the holder's own id.
 OMOP_ID_COLUMN = "person_source_value"
 
@@ -242,6 +246,8 @@ class StationConfig:
     quality: StationQuality = field(default_factory=StationQuality)
     #: The ``[omop]`` table, for ``reader = "omop"``: how the CDM becomes the table.
     omop: OmopSettings | None = None
+    #: How runs arrive from the hub: "websocket" (one connection) or "http" (long-polls).
+    transport: str = "websocket"
 
     @property
     def token(self) -> str:
@@ -313,6 +319,11 @@ class StationConfig:
             raise InputError(
                 f"reader must be one of {', '.join(map(repr, _READERS))}, not {reader!r}."
             )
+        transport = str(raw.get("transport", "websocket"))
+        if transport not in TRANSPORTS:
+            raise InputError(
+                f"transport must be one of {', '.join(map(repr, TRANSPORTS))}, not {transport!r}."
+            )
         table = raw.get("table")
         if table is not None and (not isinstance(table, str) or not table.strip()):
             raise InputError(f"table must be a non-empty string, not {table!r}.")
@@ -357,6 +368,7 @@ class StationConfig:
             reader=reader,
             quality=quality,
             omop=omop,
+            transport=transport,
         )
 
 

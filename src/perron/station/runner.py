@@ -21,9 +21,10 @@ For every delivered run the station
    which study and policy, algorithm and parameters, how the cohort was assembled,
    what was released or refused, and why (the policy rule).
 
-It makes outbound connections only and long-polls, so a task arrives within
-milliseconds; when the hub is unreachable it retries with back-off and picks up
-its pending runs when the hub is back.
+It makes outbound connections only: one WebSocket to the hub, or long-polls
+(:mod:`perron.station.link`), so a task arrives within milliseconds; when the hub
+is unreachable it retries with back-off and picks up its pending runs when the hub
+is back.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from perron.quality.store import report_files
 from perron.station.config import StationConfig
 from perron.station.counter import TaskCounter
 from perron.station.governance import Admission, Governor, policy_rule
+from perron.station.link import HttpLink, HubLink, StreamLink
 from perron.station.node import Station
 from perron.station.objections import ObjectionRegister
 from perron.station.policies import HubPolicies, PolicyBook, PolicySource
@@ -120,6 +122,12 @@ class StationRunner:
             timeout=httpx.Timeout(POLL_SECONDS + 10.0, connect=5.0),
             transport=transport(),
         )
+        #: Where runs come from and answers go (station.toml's ``transport``).
+        self.link: HubLink = (
+            StreamLink(config.hub_url, config.token)
+            if config.transport == "websocket"
+            else HttpLink(self.client)
+        )
         book = None
         if settings.signers:
             book = PolicyBook(
@@ -153,6 +161,7 @@ class StationRunner:
         self.objections.close()
         self.counter.close()
         self.ledger.close()
+        self.link.close()
         self.client.close()
         self.view.close()
 
@@ -182,22 +191,14 @@ class StationRunner:
 
     def poll_once(self, wait: float) -> bool:
         """Wait up to ``wait`` seconds for a run and answer it, and every run that follows
-        at once (each answer's request waits for the next run); True if there was one."""
-        response = self.client.get("/api/station/next", params={"wait": wait})
-        check(response)
-        if response.status_code == 204:
+        at once (each answer also waits for the next run); True if there was one."""
+        run = self.link.next_run(wait)
+        if run is None:
             return False
-        run: dict[str, Any] | None = response.json()
         while run is not None:
-            # The answer's request also long-polls for the next run: one request per run.
+            # The answer also asks for the next run: one exchange per run.
             status, sealed = self.answer(run)
-            reply = self.client.post(
-                f"/api/station/runs/{run['run_id']}",
-                json={"status": status, "payload": sealed},
-                params={"next_wait": wait},
-            )
-            check(reply)
-            run = reply.json() if reply.status_code == 200 else None
+            run = self.link.answer(int(run["run_id"]), status, sealed, wait)
         return True
 
     def answer(self, run: dict[str, Any]) -> tuple[str, str]:

@@ -28,6 +28,11 @@ def _dumps(value: Any) -> str:
 
 def delivery(found: Delivery) -> Response:
     """A run for a station, as :class:`~perron.hub.api.schemas.DeliveryPublic`."""
+    return Response(content=delivery_text(found).encode(), media_type=_MEDIA_TYPE)
+
+
+def delivery_text(found: Delivery) -> str:
+    """A run for a station as the JSON text of :class:`~perron.hub.api.schemas.DeliveryPublic`."""
     head = _dumps(
         {
             "run_id": found.run_id,
@@ -41,8 +46,7 @@ def delivery(found: Delivery) -> Response:
         }
     )
     # The stored envelope is the canonical JSON of a checked, signed task.
-    body = f'{head[:-1]},"envelope":{found.envelope}}}'
-    return Response(content=body.encode(), media_type=_MEDIA_TYPE)
+    return f'{head[:-1]},"envelope":{found.envelope}}}'
 
 
 def task(view: TaskView, status_code: int = 200) -> Response:

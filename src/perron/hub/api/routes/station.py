@@ -53,9 +53,12 @@ def put_station_keys(
     responses={204: {"description": "No run for this station within the wait."}},
 )
 async def next_run(hub: HubDep, token: TokenDep, wait: Wait = 0.0) -> DeliveryPublic | Response:
-    """Claim the next run for this station, waiting up to ``wait`` seconds for one."""
-    inbox = await _Inbox.open(hub, token, wait)
-    return await inbox.deliver()
+    """Claim the next run for this station, waiting up to ``wait`` seconds for one.
+
+    A station can instead hold one WebSocket, ``/api/station/stream``, for all its
+    runs and answers (docs/network.md); both take runs from the same queue.
+    """
+    return _rendered(await next_delivery(hub, token, wait))
 
 
 @dataclass(frozen=True)
@@ -88,12 +91,12 @@ class _Inbox:
     def _ready(self, found: Delivery | None) -> bool:
         return found is not None or self.hub.notifier.epoch(self.key) != self.epoch
 
-    async def deliver(self, tried: tuple[int, Delivery | None] | None = None) -> Response:
-        """The next run (200), or 204 if none came within the wait.
+    async def deliver(self, tried: tuple[int, Delivery | None] | None = None) -> Delivery | None:
+        """The next run, or None if none came within the wait.
 
         ``tried``: the generation and result of a claim the caller already made.
         """
-        found = await poll_until(
+        return await poll_until(
             self.hub.execute,
             self.hub.unit(self.token, self._attempt),
             self._ready,
@@ -102,9 +105,43 @@ class _Inbox:
             poll_seconds=self.hub.settings.poll_seconds,
             tried=tried,
         )
-        if found is None:
-            return Response(status_code=204)
-        return render.delivery(found)
+
+
+async def answer_run(
+    hub: Hub, token: str, run_id: int, result: RunResult, next_wait: float | None
+) -> Delivery | None:
+    """Store a station's answer to one of its runs (idempotent); with ``next_wait``,
+    then wait that long for the station's next run and return it (else None)."""
+    inbox = None if next_wait is None else await _Inbox.open(hub, token, next_wait)
+    # Read before the first claim below, so that a task sent meanwhile wakes the wait.
+    generation = 0 if inbox is None else inbox.channel.generation
+
+    def store(connection: Connection, caller: Caller) -> tuple[str | None, Delivery | None]:
+        station = caller.require_station()
+        finished = runs.finish_run(connection, station, run_id, result.status, result.payload)
+        if finished is not None:
+            # The researcher's waiting long-poll reads the finished task here, at once.
+            hub.notifier.channel(task_key(finished)).serve(connection)
+        # The next long-poll's first claim, in the same unit of work as the answer.
+        return finished, None if inbox is None else inbox.claim(connection, station)
+
+    finished, found = await hub.run(token, store)
+    if finished is not None:
+        # The researcher's long-poll waits for the whole task: wake it once, at the end.
+        hub.notifier.notify(task_key(finished))
+    if inbox is None:
+        return None
+    return await inbox.deliver(tried=(generation, found))
+
+
+async def next_delivery(hub: Hub, token: str, wait: float) -> Delivery | None:
+    """Claim the station's next run, waiting up to ``wait`` seconds; None if none came."""
+    inbox = await _Inbox.open(hub, token, wait)
+    return await inbox.deliver()
+
+
+def _rendered(found: Delivery | None) -> Response:
+    return Response(status_code=204) if found is None else render.delivery(found)
 
 
 NextWait = Annotated[
@@ -135,26 +172,7 @@ async def post_result(
     With ``next_wait`` the same request then waits for the station's next run, so a
     busy station needs one request per run instead of two.
     """
-    inbox = None if next_wait is None else await _Inbox.open(hub, token, next_wait)
-    # Read before the first claim below, so that a task sent meanwhile wakes the wait.
-    generation = 0 if inbox is None else inbox.channel.generation
-
-    def store(connection: Connection, caller: Caller) -> tuple[str | None, Delivery | None]:
-        station = caller.require_station()
-        finished = runs.finish_run(connection, station, run_id, result.status, result.payload)
-        if finished is not None:
-            # The researcher's waiting long-poll reads the finished task here, at once.
-            hub.notifier.channel(task_key(finished)).serve(connection)
-        # The next long-poll's first claim, in the same unit of work as the answer.
-        return finished, None if inbox is None else inbox.claim(connection, station)
-
-    finished, found = await hub.run(token, store)
-    if finished is not None:
-        # The researcher's long-poll waits for the whole task: wake it once, at the end.
-        hub.notifier.notify(task_key(finished))
-    if inbox is None:
-        return Response(status_code=204)
-    return await inbox.deliver(tried=(generation, found))
+    return _rendered(await answer_run(hub, token, run_id, result, next_wait))
 
 
 @router.get("/policies")
