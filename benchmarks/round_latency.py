@@ -6,7 +6,8 @@ station processes on 127.0.0.1 (SQLite hub), the task a one-column summary. Also
 a federated logistic regression end to end (prepare + IRLS rounds) on the network
 and in simulation. Target (issue 5): median round <= 20 ms with 3 stations.
 
-Run: ``.venv/bin/python benchmarks/round_latency.py`` (or ``make bench``).
+Run: ``.venv/bin/python benchmarks/round_latency.py`` (or ``make bench``); add
+``--transport websocket http`` to compare the stations' two transports in one run.
 """
 
 from __future__ import annotations
@@ -54,10 +55,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stations", type=int, nargs="+", default=[3, 10])
     parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument(
+        "--transport",
+        nargs="+",
+        default=["websocket"],
+        choices=["websocket", "http"],
+        help="how the stations take their runs (station.toml's transport); several: "
+        "one row each, measured in the same run",
+    )
     args = parser.parse_args()
     print(
-        f"{'stations':>8} {'net median ms':>14} {'net p95 ms':>11} {'sim median ms':>14} "
-        f"{'GLM net s':>10} {'GLM sim s':>10} {'GLM rounds':>10}"
+        f"{'stations':>8} {'transport':>9} {'net median ms':>14} {'net p95 ms':>11} "
+        f"{'sim median ms':>14} {'GLM net s':>10} {'GLM sim s':>10} {'GLM rounds':>10}"
     )
     for k in args.stations:
         data = frames(k)
@@ -66,18 +75,19 @@ def main() -> None:
         start = time.perf_counter()
         reference = simulated.glm("y ~ x1 + x2 + x3", family="binomial")
         glm_sim = time.perf_counter() - start
-        with LocalNetwork(data) as network:
-            session = network.connect()
-            net = round_times(session.grid, args.rounds)
-            start = time.perf_counter()
-            fit = session.glm("y ~ x1 + x2 + x3", family="binomial")
-            glm_net = time.perf_counter() - start
-        assert np.allclose(fit.params, reference.params, rtol=1e-12)
-        print(
-            f"{k:>8} {1000 * statistics.median(net):>14.2f} {1000 * p95(net):>11.2f} "
-            f"{1000 * statistics.median(sim):>14.3f} {glm_net:>10.3f} {glm_sim:>10.3f} "
-            f"{fit.iterations + 2:>10}"
-        )
+        for transport in args.transport:
+            with LocalNetwork(data, transport=transport) as network:
+                session = network.connect()
+                net = round_times(session.grid, args.rounds)
+                start = time.perf_counter()
+                fit = session.glm("y ~ x1 + x2 + x3", family="binomial")
+                glm_net = time.perf_counter() - start
+            assert np.allclose(fit.params, reference.params, rtol=1e-12)
+            print(
+                f"{k:>8} {transport:>9} {1000 * statistics.median(net):>14.2f} "
+                f"{1000 * p95(net):>11.2f} {1000 * statistics.median(sim):>14.3f} "
+                f"{glm_net:>10.3f} {glm_sim:>10.3f} {fit.iterations + 2:>10}"
+            )
 
 
 if __name__ == "__main__":
