@@ -56,6 +56,8 @@ def test_a_toml_file_sets_values_and_the_environment_sets_the_database(tmp_path)
         ("portt = 1\n", "unknown keys"),
         ('port = "80"\n', "port must be a int"),
         ("lease_seconds = true\n", "lease_seconds must be a float"),
+        ('access_log = "yes"\n', "access_log must be a bool"),
+        ("port = true\n", "port must be a int"),
         ("lease_seconds = 0\n", "must be positive"),
         ("port = [\n", "not valid TOML"),
     ],
@@ -66,6 +68,14 @@ def test_a_bad_toml_file_is_an_input_error(tmp_path, content, message):
 
     with pytest.raises(InputError, match=message):
         load_settings(config, environ={})
+
+
+def test_the_access_log_is_off_unless_the_file_turns_it_on(tmp_path):
+    config = tmp_path / "hub.toml"
+    config.write_text("access_log = true\n")
+
+    assert Settings().access_log is False
+    assert load_settings(config, environ={}).access_log is True
 
 
 def test_a_missing_config_file_is_an_input_error(tmp_path):
