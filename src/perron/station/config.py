@@ -314,16 +314,8 @@ class StationConfig:
                 'dataset is a database URL: name the table or view with table = "..." in '
                 "station.toml."
             )
-        reader = str(raw.get("reader", "pandas"))
-        if reader not in _READERS:
-            raise InputError(
-                f"reader must be one of {', '.join(map(repr, _READERS))}, not {reader!r}."
-            )
-        transport = str(raw.get("transport", "websocket"))
-        if transport not in TRANSPORTS:
-            raise InputError(
-                f"transport must be one of {', '.join(map(repr, TRANSPORTS))}, not {transport!r}."
-            )
+        reader = _choice(raw, "reader", _READERS)
+        transport = _choice(raw, "transport", TRANSPORTS)
         table = raw.get("table")
         if table is not None and (not isinstance(table, str) or not table.strip()):
             raise InputError(f"table must be a non-empty string, not {table!r}.")
@@ -370,6 +362,14 @@ class StationConfig:
             omop=omop,
             transport=transport,
         )
+
+
+def _choice(raw: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str:
+    """``raw[key]``, one of ``choices`` (default: the first)."""
+    value = str(raw.get(key, choices[0]))
+    if value not in choices:
+        raise InputError(f"{key} must be one of {', '.join(map(repr, choices))}, not {value!r}.")
+    return value
 
 
 def _quality_of(quality: StationQuality, dataset: Path, kind: str) -> StationQuality:

@@ -8,6 +8,7 @@ first matching class below. Request validation errors answer 422 with kind
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -83,13 +84,25 @@ async def _perron_error(_request: Request, error: Exception) -> JSONResponse:
     return _answer(status_code(error), str(error), type(error).__name__)
 
 
+def describe_problems(problems: Iterable[Mapping[str, Any]]) -> str:
+    """Validation problems (pydantic's ``errors()``) as ``where: what; ...``.
+
+    Examples
+    --------
+    >>> describe_problems([{"loc": ("body", "wait"), "msg": "too small"}])
+    'body.wait: too small'
+    """
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem.get('loc', ()))}: {problem.get('msg', 'invalid')}"
+        for problem in problems
+    )
+
+
 async def _validation_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    problems = []
-    for problem in error.errors():
-        where = ".".join(str(part) for part in problem.get("loc", ()))
-        problems.append(f"{where}: {problem.get('msg', 'invalid')}")
-    return _answer(422, "the request is not valid: " + "; ".join(problems), "InputError")
+    return _answer(
+        422, "the request is not valid: " + describe_problems(error.errors()), "InputError"
+    )
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:

@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from perron.hub.api import render
 from perron.hub.api.deps import Hub
-from perron.hub.api.errors import status_code
+from perron.hub.api.errors import describe_problems, status_code
 from perron.hub.api.routes.station import answer_run, next_delivery
 from perron.hub.api.schemas import RunResult
 from perron.hub.services.auth import well_formed
@@ -81,16 +81,12 @@ async def _reply(hub: Hub, token: str, text: str) -> str:
     try:
         message = StreamMessage.model_validate_json(text)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
-            for problem in error.errors()
-        )
+        problems = describe_problems(error.errors())
         raise InputError(f"the stream message is not valid: {problems}") from None
-    if message.answer is None:
-        return _run(await next_delivery(hub, token, message.wait))
     answer = message.answer
-    result = RunResult(status=answer.status, payload=answer.payload)
-    return _run(await answer_run(hub, token, answer.run_id, result, message.wait))
+    if answer is None:
+        return _run(await next_delivery(hub, token, message.wait))
+    return _run(await answer_run(hub, token, answer.run_id, answer, message.wait))
 
 
 @router.websocket("/stream")
@@ -101,7 +97,7 @@ async def stream(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         token = well_formed(_bearer(websocket))
-        await hub.station_channel(token)  # authenticates it as a station's token
+        await hub.run(token, lambda _connection, caller: caller.require_station())
     except (AuthenticationFailed, NotAuthorized) as error:
         await websocket.send_text(_error(error))
         await websocket.close(POLICY_VIOLATION)
