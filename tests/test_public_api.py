@@ -20,6 +20,7 @@ PUBLIC = [
     "KaplanMeierResult",
     "LogrankResult",
     "LooseningRejected",
+    "MissingDependency",
     "ModelError",
     "NoCompleteRows",
     "NonNumericColumn",

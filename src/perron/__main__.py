@@ -83,69 +83,66 @@ def demo(
             "recalibrated on three hospitals' WHAS500 patients, with calibration plots.",
         ),
     ] = False,
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every demo step in turn (what `make demo` runs), then a summary of what "
+            "each showed and where the plots are; exit code 1 if any step failed.",
+        ),
+    ] = False,
 ) -> None:
     """A three-hospital study on the real lung cancer data: a hub and three station
     processes on localhost (or, with --simulate, all in this process)."""
+    console = Console(width=max(Console().width, 120))
+    if everything:
+        from perron.demo_tour import run_tour  # noqa: PLC0415
+
+        if not all(report.ok for report in run_tour(console, out)):
+            raise typer.Exit(1)
+        return
     if prediction:
         from perron.prediction_demo import main as prediction_main  # noqa: PLC0415
 
-        prediction_main(Console(width=max(Console().width, 120)), out)
+        prediction_main(console, out)
         return
     if findable:
         from perron.findable_demo import main as findable_main  # noqa: PLC0415
 
-        findable_main(Console(width=max(Console().width, 120)))
+        findable_main(console)
         return
     if mpc:
         from perron.mpc.demo import run as mpc_demo  # noqa: PLC0415
 
-        mpc_demo(Console(width=max(Console().width, 120)))
+        mpc_demo(console)
         return
     if linkage:
         from perron.linkage_demo import main as linkage_main  # noqa: PLC0415
 
-        linkage_main(Console(width=max(Console().width, 120)))
+        linkage_main(console)
         return
     if route:
         from perron.route_demo import main as route_main  # noqa: PLC0415
 
-        route_main(Console(width=max(Console().width, 120)))
+        route_main(console)
         return
-    from perron.demo import POLICY, lung_stations, report, run_study, side_by_side, table  # noqa: PLC0415
-    from perron.simulation import simulate as simulated  # noqa: PLC0415
+    from perron.demo import main as study_main  # noqa: PLC0415
 
-    console = Console(width=max(Console().width, 120))
-    stations = lung_stations()
-    sizes = ", ".join(f"{name} ({len(frame)} rows)" for name, frame in stations.items())
-    console.print(f"[bold]Perron demo[/bold]: lung cancer data at {sizes}")
-    console.print(f"Disclosure settings at every station: {POLICY}")
-    reference = run_study(simulated(stations, disclosure=POLICY))
-    if simulate:
-        report(console, reference, out)
-        return
-    from perron.localnet import LocalNetwork  # noqa: PLC0415
-
-    network = LocalNetwork(stations, disclosure=POLICY)
-    with console.status("starting a hub and three station processes on 127.0.0.1 ..."):
-        network.start()
-    try:
-        console.print(f"hub at {network.url}; stations {', '.join(network.stations)} running")
-        results = run_study(network.connect(progress=True))
-        report(console, results, out)
-        console.print(
-            table("Network vs simulation, side by side", side_by_side(results, reference))
-        )
-        for path in network.audit_logs():
-            console.print(
-                f"audit log {path.parent.name}: {path.read_text().count(chr(10))} entries"
-            )
-    finally:
-        network.close()
-    console.print("hub and stations stopped.")
+    study_main(console, out, simulate_only=simulate)
 
 
 def main() -> None:
-    app()
+    """The ``perron`` command: a Perron error is one message on stderr, not a traceback."""
+    from rich.markup import escape  # noqa: PLC0415
+
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+
+    try:
+        app()
+    except PerronError as error:
+        message = escape(f"{type(error).__name__}: {error}")
+        Console(stderr=True).print(f"[red]error[/red]: {message}")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from perron.algorithms.logrank import LogrankResult
 from perron.algorithms.summary import SummaryResult
 from perron.client.session import Session
 from perron.privacy.policy import DisclosurePolicy
-from perron.protocol.errors import DataSourceError
+from perron.protocol.optional import require
 
 #: Institution codes per simulated station.
 STATIONS: Mapping[str, tuple[int, ...]] = {
@@ -45,12 +45,9 @@ def lung_stations() -> dict[str, pd.DataFrame]:
     lifelines codes ``status`` 0/1 already (R's is 1/2); column names with dots get
     underscores so they work in formulas.
     """
-    try:
-        from lifelines.datasets import load_lung  # noqa: PLC0415 - optional extra
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise DataSourceError(
-            "the demo data comes with lifelines; install it with `pip install perron[demo]`."
-        ) from exc
+    require("lifelines.datasets", needed_for="the lung cancer demo data")
+    from lifelines.datasets import load_lung  # noqa: PLC0415 - optional extra
+
     lung = load_lung().rename(columns=lambda c: c.replace(".", "_"))
     return {
         name: lung[lung["inst"].isin(codes)].drop(columns="inst").reset_index(drop=True)
@@ -78,8 +75,58 @@ def run_study(session: Session) -> StudyResults:
     )
 
 
-def report(console: Console, results: StudyResults, out: Path) -> None:
-    """Print the study's tables and write its plots."""
+@dataclass(frozen=True)
+class LungOutcome:
+    """What ``perron demo`` ran: the network's results, the simulation's, and the plots."""
+
+    network: StudyResults | None
+    simulated: StudyResults
+    plots: tuple[Path, ...]
+
+    @property
+    def largest_difference(self) -> float | None:
+        """The largest |network - simulation| over the compared figures (None if simulated only)."""
+        if self.network is None:
+            return None
+        return float(side_by_side(self.network, self.simulated)["|difference|"].max())
+
+
+def main(console: Console, out: Path, *, simulate_only: bool = False) -> LungOutcome:
+    """``perron demo``: the study through a hub and three station processes on 127.0.0.1,
+    next to the same study simulated in one process (only that with ``simulate_only``)."""
+    from perron.simulation import simulate  # noqa: PLC0415 - the CLI imports this lazily
+
+    stations = lung_stations()
+    sizes = ", ".join(f"{name} ({len(frame)} rows)" for name, frame in stations.items())
+    console.print(f"[bold]Perron demo[/bold]: lung cancer data at {sizes}")
+    console.print(f"Disclosure settings at every station: {POLICY}")
+    reference = run_study(simulate(stations, disclosure=POLICY))
+    if simulate_only:
+        return LungOutcome(None, reference, report(console, reference, out))
+    from perron.localnet import LocalNetwork  # noqa: PLC0415 - processes only for the CLI
+
+    network = LocalNetwork(stations, disclosure=POLICY)
+    with console.status("starting a hub and three station processes on 127.0.0.1 ..."):
+        network.start()
+    try:
+        console.print(f"hub at {network.url}; stations {', '.join(network.stations)} running")
+        results = run_study(network.connect(progress=True))
+        plots = report(console, results, out)
+        console.print(
+            table("Network vs simulation, side by side", side_by_side(results, reference))
+        )
+        for path in network.audit_logs():
+            console.print(
+                f"audit log {path.parent.name}: {path.read_text().count(chr(10))} entries"
+            )
+    finally:
+        network.close()
+    console.print("hub and stations stopped.")
+    return LungOutcome(results, reference, plots)
+
+
+def report(console: Console, results: StudyResults, out: Path) -> tuple[Path, ...]:
+    """Print the study's tables and write its plots; return the plots' paths."""
     from perron.plots import glm_forest_plot  # noqa: PLC0415 - matplotlib only here
 
     console.print(table("Summary (per station and combined)", results.summary.table.reset_index()))
@@ -91,17 +138,19 @@ def report(console: Console, results: StudyResults, out: Path) -> None:
             glm.summary().reset_index(names="term"),
         )
     )
-    console.print(f"Forest plot: {glm_forest_plot(glm, out / 'glm_forest.png', exponentiate=True)}")
+    forest = glm_forest_plot(glm, out / "glm_forest.png", exponentiate=True)
+    console.print(f"Forest plot: {forest}")
     km = results.km
     medians = km.median.reset_index(names="sex (1 = male, 2 = female)")
     console.print(table("Kaplan-Meier median survival in days (95% CI)", medians))
     console.print(table("Survival at 180, 365 and 730 days", km.survival_at().reset_index()))
-    km.plot(out / "km_by_sex.png")
+    curves = out / "km_by_sex.png"
+    km.plot(curves)
     rank = results.logrank
     console.print(
         f"Log-rank test by sex: chi2 {rank.statistic:.4g} on {rank.df} df, p={rank.p_value:.3g}"
     )
-    console.print(f"Kaplan-Meier plot: {out / 'km_by_sex.png'}")
+    console.print(f"Kaplan-Meier plot: {curves}")
     cox = results.cox
     lr = cox.likelihood_ratio_test
     console.print(
@@ -112,7 +161,9 @@ def report(console: Console, results: StudyResults, out: Path) -> None:
             cox.summary()[["coef", "exp(coef)", "se(coef)", "z", "p"]].reset_index(names="term"),
         )
     )
-    console.print(f"Hazard-ratio plot: {cox.plot(out / 'cox_forest.png')}")
+    hazards = cox.plot(out / "cox_forest.png")
+    console.print(f"Hazard-ratio plot: {hazards}")
+    return (forest, curves, hazards)
 
 
 def side_by_side(network: StudyResults, simulated: StudyResults) -> pd.DataFrame:

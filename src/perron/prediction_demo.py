@@ -32,7 +32,7 @@ from perron.algorithms.recalibration import RecalibrationResult
 from perron.algorithms.validation_result import ValidationResult
 from perron.client.session import Session
 from perron.learning.trained import TrainedModel
-from perron.protocol.errors import DataSourceError
+from perron.protocol.optional import require
 from perron.simulation import simulate
 
 #: Illustrative "published" one-year mortality score after myocardial infarction.
@@ -56,13 +56,9 @@ HOSPITALS = {"amsterdam": 0.5, "utrecht": 0.3, "leiden": 0.2}
 
 def whas_hospitals() -> dict[str, pd.DataFrame]:
     """WHAS500 with ``died_1y``, shuffled (fixed seed) and split over three hospitals."""
-    try:
-        from sksurv.datasets import load_whas500  # noqa: PLC0415 - optional extra
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise DataSourceError(
-            "the demo data comes with scikit-survival; install it with `pip install "
-            "scikit-survival`."
-        ) from exc
+    require("sksurv.datasets", needed_for="the WHAS500 demo data")
+    from sksurv.datasets import load_whas500  # noqa: PLC0415 - optional extra
+
     x, y = load_whas500()
     frame = x.apply(lambda c: c.astype(float) if c.dtype.name == "category" else c)
     died = y["fstat"].astype(bool) & (y["lenfol"] <= 365)

@@ -17,7 +17,7 @@ whose lists are read).
 - :func:`scenario` - a hospital, an insurer and a pharmacy (:class:`Holder`: people
   and events) sharing part of the population, with ground truth.
 
-Faker is an optional dependency (``pip install perron[demo]``).
+Faker is an optional dependency (``pip install "perron[demo]"``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import pandas as pd
 
 from perron.linkage.bsn import generate_bsn
 from perron.protocol.errors import InputError
+from perron.protocol.optional import require
 
 __all__ = [
     "IDENTITY",
@@ -63,12 +64,9 @@ IntArray = npt.NDArray[np.int64]
 
 def _name_lists() -> tuple[list[str], list[str], list[str]]:
     """Faker's nl_NL male and female first names and surnames."""
-    try:
-        from faker.providers.person.nl_NL import Provider  # noqa: PLC0415 - optional
-    except ImportError:  # pragma: no cover - depends on the installation
-        raise InputError(
-            "synthetic data needs Faker; install it with `pip install perron[demo]`."
-        ) from None
+    require("faker.providers.person.nl_NL", needed_for="synthetic Dutch names")
+    from faker.providers.person.nl_NL import Provider  # noqa: PLC0415 - optional
+
     return (
         list(Provider.first_names_male),
         list(Provider.first_names_female),

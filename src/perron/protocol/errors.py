@@ -25,6 +25,7 @@ what happened, why, and what to do about it::
     │       ├── AuthenticationFailed  no or a wrong/expired/revoked credential
     │       └── NotAuthorized       the principal may not do this (wrong study, org or role)
     ├── RouteViolation              a study-route step decided out of order or on a closed track
+    ├── MissingDependency           an optional package is not installed (names the extra)
     └── TransportError              a station could not be reached or answered garbage
         ├── RoundTimeout            not every station answered in time
         └── TaskCancelled           the round was cancelled
@@ -146,6 +147,15 @@ class RouteViolation(PerronError):
     """A study-route step was decided out of order, or on a track that is closed."""
 
 
+class MissingDependency(PerronError, ImportError):
+    """An optional package that this feature needs is not installed.
+
+    The message names the package and the extra that installs it
+    (``pip install "perron[demo]"``). It is an :class:`ImportError` too, so code that
+    guards an optional import with ``except ImportError`` keeps working.
+    """
+
+
 class TransportError(PerronError):
     """A station could not be reached or sent an unreadable answer."""
 
@@ -185,6 +195,7 @@ _WIRE: dict[str, type[PerronError]] = {
         AuthenticationFailed,
         NotAuthorized,
         RouteViolation,
+        MissingDependency,
         TransportError,
         RoundTimeout,
         TaskCancelled,
