@@ -57,7 +57,9 @@ def test_require_passes_for_an_installed_package():
 
 
 def test_a_missing_package_names_the_extra_to_install(monkeypatch):
-    monkeypatch.setitem(sys.modules, "sksurv", None)  # makes `import sksurv` fail
+    # As if scikit-survival were not installed (even when another test imported it).
+    monkeypatch.setitem(sys.modules, "sksurv", None)
+    monkeypatch.setitem(sys.modules, "sksurv.datasets", None)
 
     with pytest.raises(MissingDependency) as caught:
         require("sksurv.datasets", needed_for="the WHAS500 demo data")
