@@ -7,7 +7,7 @@ full-batch gradient step (learning rate 0.1) on its mean log-loss and the server
 averages the results weighted by the row counts; 20 rounds.
 
 - Perron: ``Session.train("logistic", ..., strategy="fedavg", standardize=False)``
-  through a :class:`~perron.localnet.LocalNetwork` (hub + 5 station processes on
+  through a :class:`~perron.sandbox.localnet.LocalNetwork` (hub + 5 station processes on
   127.0.0.1). Per round: ``model.history[r].seconds`` (task sent to answers combined).
 - Flower (``flwr``, deployment runtime, ``--insecure`` on 127.0.0.1): one
   ``flower-superlink`` and five ``flower-supernode`` processes from ``.venv-flower``,
@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from perron.localnet import LocalNetwork, free_port
+from perron.sandbox.localnet import LocalNetwork, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "benchmarks" / "flower_app"

@@ -108,8 +108,8 @@ def _analysis(source: Any, data: Any = None) -> tuple[Any, Any]:
     """The federated summary (over ``data``: what ``perron.simulate`` takes, default
     ``source``) and one GLM station round over a data source."""
     import perron
-    from perron.algorithms.base import StationContext
-    from perron.algorithms.glm import GLM
+    from perron.algorithms.core.base import StationContext
+    from perron.algorithms.regression.glm import GLM
     from perron.data.design import Design, Term
     from perron.privacy.policy import DisclosurePolicy
 

@@ -19,10 +19,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from perron.localnet import LocalNetwork
 from perron.protocol.grid import Grid
 from perron.protocol.messages import Task
-from perron.simulation import simulate
+from perron.sandbox.localnet import LocalNetwork
+from perron.sandbox.simulation import simulate
 
 
 def frames(k: int, rows: int = 2000) -> dict[str, pd.DataFrame]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from perron.algorithms.base import (
+from perron.algorithms.core.base import (
     DisclosureContract,
     Done,
     FederatedAlgorithm,

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from perron.demo_tour import STEPS, DemoStep, run_tour
+from perron.demos.tour import STEPS, DemoStep, run_tour
 from perron.protocol.errors import MissingDependency
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,11 +18,11 @@ import pandas as pd
 import pytest
 
 from perron.crypto.audit import verify_audit_log
+from perron.demos.route import STAFF, People, create_people, desk
 from perron.governance.request import DataRequest
 from perron.governance.route import SIGNING_ROLES, Step
-from perron.localnet import RESEARCH_ORG, RESEARCHER, LocalNetwork
 from perron.protocol.errors import OutsidePolicy
-from perron.route_demo import STAFF, People, create_people, desk
+from perron.sandbox.localnet import RESEARCH_ORG, RESEARCHER, LocalNetwork
 
 STUDY = "dp-study"
 #: Station -> its holder organisation.

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from perron.__main__ import app
-from perron.localnet import LocalNetwork
 from perron.protocol.errors import DisclosureBlocked
+from perron.sandbox.localnet import LocalNetwork
 
 
 def _cohort(low: int) -> list[dict[str, object]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from perron.findable_demo import run_findable
+from perron.demos.findable import run_findable
 
 
 def test_the_findable_data_demo_searches_counts_and_reports_quality():

@@ -3,8 +3,8 @@ with the synthetic scenario's ground truth."""
 
 from __future__ import annotations
 
+from perron.demos.linkage import run_linkage
 from perron.linkage.synthetic import scenario
-from perron.linkage_demo import run_linkage
 
 
 def test_the_linkage_demo_matches_the_ground_truth():

@@ -1,7 +1,7 @@
 """The real network: a hub and station processes on 127.0.0.1, killed and restarted.
 
 Every test here starts OS processes (``perron hub start``, ``perron station
-start``) through :class:`perron.localnet.LocalNetwork`.
+start``) through :class:`perron.sandbox.localnet.LocalNetwork`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import pytest
 from perron import DisclosureBlocked, RoundTimeout
 from perron.client.http_grid import HttpGrid
 from perron.crypto.audit import verify_audit_log
-from perron.demo import POLICY, lung_stations
-from perron.localnet import LocalNetwork
+from perron.demos.study import POLICY, lung_stations
 from perron.protocol.errors import TaskCancelled
 from perron.protocol.messages import Task
-from perron.simulation import simulate
+from perron.sandbox.localnet import LocalNetwork
+from perron.sandbox.simulation import simulate
 from tests.support import assert_close
 
 SUMMARY = Task("summary", {"columns": ["x"]})

@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from perron.__main__ import app
 from perron.client.connect import hub_client, log_in
-from perron.localnet import RESEARCHER, LocalNetwork
 from perron.omop.cdm import Cdm
 from perron.omop.dataset import read_cdm
 from perron.omop.synthetic import SNOMED_FRAGMENT, demo
 from perron.privacy.policy import DisclosurePolicy
+from perron.sandbox.localnet import RESEARCHER, LocalNetwork
 
 INDEX = date(2025, 1, 1)
 HEART_DISEASE = "56265001"

@@ -10,8 +10,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perron.algorithms.base import StationContext
-from perron.algorithms.model_spec import ModelSpec
+from perron.algorithms.core.base import StationContext
+from perron.algorithms.core.model_spec import ModelSpec
 from perron.algorithms.registry import INSTALLED
 from perron.data.design import Design, Term
 from perron.data.frame import FrameSource
@@ -61,7 +61,7 @@ RECALIBRATE_IRLS = {
     "design": Design("y", (Term("Intercept"),), "linear_predictor").to_wire(),
     "beta": [0.1],
 }
-#: A federated-training round (perron.algorithms.training): an MLP 3-4-1 on DESIGN.
+#: A federated-training round (perron.algorithms.prediction.training): an MLP 3-4-1 on DESIGN.
 TRAIN = {
     "design": DESIGN,
     "network": {"n_inputs": 4, "hidden": [4], "intercept": 0, "activation": "tanh"},
@@ -72,7 +72,7 @@ TRAIN = {
     "round": 0,
     "local": {"epochs": 2, "batch_size": 16, "penalty": "l1", "alpha": 0.1},
 }
-#: Gradient-boosted trees (perron.algorithms.boosting): a stump on DESIGN.
+#: Gradient-boosted trees (perron.algorithms.prediction.boosting): a stump on DESIGN.
 STUMP = Tree((1, -1, -1), (0.0, 0.0, 0.0), (1, -1, -1), (2, -1, -1), (0.0, -0.1, 0.1)).to_wire()
 BOOSTED = {"loss": "logistic", "design": DESIGN, "validation": 0.2, "seed": 1}
 

@@ -13,7 +13,7 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from perron.__main__ import app
-from perron.localnet import RESEARCHER, LocalNetwork
+from perron.sandbox.localnet import RESEARCHER, LocalNetwork
 from perron.station.objections import ObjectionRegister
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from perron.__main__ import app
 from perron.client.connect import hub_client, log_in
-from perron.localnet import RESEARCHER, LocalNetwork
+from perron.sandbox.localnet import RESEARCHER, LocalNetwork
 from tests.omop.test_station_reader import HEART_DISEASE, write_cdm
 
 OMOP_STATION = f"""

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from perron.demo import lung_stations
-from perron.route_demo import OBJECTORS, STUDY, RouteOutcome, run_route
+from perron.demos.route import OBJECTORS, STUDY, RouteOutcome, run_route
+from perron.demos.study import lung_stations
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import perron
-from perron.algorithms.glm import GLM
-from perron.algorithms.model_spec import ModelSpec
+from perron.algorithms.core.model_spec import ModelSpec
+from perron.algorithms.regression.glm import GLM
 from perron.client.http_grid import HttpGrid
-from perron.localnet import LocalNetwork
 from perron.protocol.messages import Task
+from perron.sandbox.localnet import LocalNetwork
 
 
 def test_a_logistic_regression_under_secure_aggregation_through_a_hub(lbw, split, tmp_path):

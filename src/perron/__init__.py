@@ -1,13 +1,13 @@
 """Perron: a privacy-preserving health data space. The analysis travels to the data."""
 
-from perron.algorithms.cox_result import CoxResult
-from perron.algorithms.crosstab import CrosstabResult
-from perron.algorithms.glm_result import GLMResult
-from perron.algorithms.histogram import HistogramResult
-from perron.algorithms.km_result import KaplanMeierResult
-from perron.algorithms.logrank import LogrankResult
-from perron.algorithms.quantile import QuantileResult
-from perron.algorithms.summary import SummaryResult
+from perron.algorithms.regression.glm_result import GLMResult
+from perron.algorithms.statistics.crosstab import CrosstabResult
+from perron.algorithms.statistics.histogram import HistogramResult
+from perron.algorithms.statistics.quantile import QuantileResult
+from perron.algorithms.statistics.summary import SummaryResult
+from perron.algorithms.survival.cox_result import CoxResult
+from perron.algorithms.survival.km_result import KaplanMeierResult
+from perron.algorithms.survival.logrank import LogrankResult
 from perron.client.connect import connect
 from perron.client.session import Session
 from perron.privacy.policy import DisclosurePolicy
@@ -37,7 +37,7 @@ from perron.protocol.errors import (
     TransportError,
     UnknownColumn,
 )
-from perron.simulation import simulate
+from perron.sandbox.simulation import simulate
 
 __all__ = [
     "AlgorithmNotAllowed",

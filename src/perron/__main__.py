@@ -96,37 +96,37 @@ def demo(
     processes on localhost (or, with --simulate, all in this process)."""
     console = Console(width=max(Console().width, 120))
     if everything:
-        from perron.demo_tour import run_tour  # noqa: PLC0415
+        from perron.demos.tour import run_tour  # noqa: PLC0415
 
         if not all(report.ok for report in run_tour(console, out)):
             raise typer.Exit(1)
         return
     if prediction:
-        from perron.prediction_demo import main as prediction_main  # noqa: PLC0415
+        from perron.demos.prediction import main as prediction_main  # noqa: PLC0415
 
         prediction_main(console, out)
         return
     if findable:
-        from perron.findable_demo import main as findable_main  # noqa: PLC0415
+        from perron.demos.findable import main as findable_main  # noqa: PLC0415
 
         findable_main(console)
         return
     if mpc:
-        from perron.mpc.demo import run as mpc_demo  # noqa: PLC0415
+        from perron.demos.mpc import run as mpc_demo  # noqa: PLC0415
 
         mpc_demo(console)
         return
     if linkage:
-        from perron.linkage_demo import main as linkage_main  # noqa: PLC0415
+        from perron.demos.linkage import main as linkage_main  # noqa: PLC0415
 
         linkage_main(console)
         return
     if route:
-        from perron.route_demo import main as route_main  # noqa: PLC0415
+        from perron.demos.route import main as route_main  # noqa: PLC0415
 
         route_main(console)
         return
-    from perron.demo import main as study_main  # noqa: PLC0415
+    from perron.demos.study import main as study_main  # noqa: PLC0415
 
     study_main(console, out, simulate_only=simulate)
 

@@ -16,9 +16,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter, ScalarFormatter
 from matplotlib.transforms import blended_transform_factory
 
-from perron.algorithms.glm_result import GLMResult
-from perron.algorithms.km_result import KaplanMeierResult
-from perron.algorithms.validation_result import ValidationResult
+from perron.algorithms.prediction.validation_result import ValidationResult
+from perron.algorithms.regression.glm_result import GLMResult
+from perron.algorithms.survival.km_result import KaplanMeierResult
 from perron.protocol.errors import InputError
 
 

@@ -21,8 +21,8 @@ import pytest
 from scipy import stats
 
 import perron
-from perron.algorithms.base import StationContext
-from perron.algorithms.dp_release import DPRelease
+from perron.algorithms.core.base import StationContext
+from perron.algorithms.statistics.dp_release import DPRelease
 from perron.client.grid import InMemoryGrid
 from perron.client.session import Session
 from perron.crypto.keys import KeyPair

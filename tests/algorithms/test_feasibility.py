@@ -17,7 +17,7 @@ import pytest
 
 import perron
 from perron import DisclosurePolicy
-from perron.algorithms.feasibility import release
+from perron.algorithms.feasibility.counts import release
 from perron.client.session import Session
 from perron.data.cohort import Cohort
 from perron.data.frame import FrameSource

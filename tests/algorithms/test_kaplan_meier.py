@@ -26,8 +26,8 @@ from lifelines.utils import median_survival_times
 
 import perron
 from perron import DisclosureBlocked, DisclosurePolicy, InputError, UnknownColumn
-from perron.algorithms.base import StationContext
-from perron.algorithms.kaplan_meier import KaplanMeier
+from perron.algorithms.core.base import StationContext
+from perron.algorithms.survival.kaplan_meier import KaplanMeier
 from perron.data.frame import FrameSource
 from tests.algorithms import survival_data
 from tests.algorithms.survival_data import random_split, stations

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 import perron
-from perron.algorithms.base import StationContext
-from perron.algorithms.linked_crosstab import LinkedCrosstab
-from perron.algorithms.relay import open_from, seal_for
+from perron.algorithms.core.base import StationContext
+from perron.algorithms.linkage.linked_crosstab import LinkedCrosstab
+from perron.algorithms.linkage.relay import open_from, seal_for
 from perron.crypto.keys import KeyPair
 from perron.crypto.prg import new_seed, uint64s
 from perron.privacy.policy import DisclosurePolicy

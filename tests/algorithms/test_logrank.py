@@ -23,8 +23,8 @@ from statsmodels.duration.survfunc import survdiff
 
 import perron
 from perron import DisclosureBlocked, DisclosurePolicy, InputError
-from perron.algorithms.base import StationContext
-from perron.algorithms.logrank import Logrank
+from perron.algorithms.core.base import StationContext
+from perron.algorithms.survival.logrank import Logrank
 from perron.data.frame import FrameSource
 from tests.algorithms import survival_data
 from tests.algorithms.survival_data import random_split, stations

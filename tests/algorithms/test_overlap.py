@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import perron
-from perron.algorithms.base import StationContext
-from perron.algorithms.overlap import Overlap
+from perron.algorithms.core.base import StationContext
+from perron.algorithms.feasibility.overlap import Overlap
 from perron.client.grid import InMemoryGrid
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import InputError

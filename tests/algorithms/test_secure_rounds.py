@@ -12,9 +12,9 @@ import pytest
 
 import perron
 from perron import DisclosurePolicy
-from perron.algorithms.glm import GLM
-from perron.algorithms.model_spec import ModelSpec
-from perron.algorithms.secure_rounds import SECURE_SUM
+from perron.algorithms.core.model_spec import ModelSpec
+from perron.algorithms.core.secure_rounds import SECURE_SUM
+from perron.algorithms.regression.glm import GLM
 from perron.client.grid import InMemoryGrid
 from perron.protocol.errors import InputError
 from perron.protocol.grid import Grid

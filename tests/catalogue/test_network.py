@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from perron.__main__ import app
 from perron.catalogue.dcat import parse
 from perron.catalogue.shacl import validate
-from perron.localnet import LocalNetwork
 from perron.privacy.policy import DisclosurePolicy
+from perron.sandbox.localnet import LocalNetwork
 
 
 def test_a_station_publishes_and_a_researcher_finds_and_exports(tmp_path: Path):

@@ -22,7 +22,7 @@ from perron.governance.request import EXAMPLE
 from perron.governance.roles import Role
 from perron.governance.route import SIGNING_ROLES, Step
 from perron.hub import admin
-from perron.localnet import RESEARCH_ORG, RESEARCHER, LocalNetwork
+from perron.sandbox.localnet import RESEARCH_ORG, RESEARCHER, LocalNetwork
 
 HOLDER = "umc-north"
 PASSWORD = "a long enough password"

@@ -22,17 +22,17 @@ from sklearn.metrics import roc_auc_score
 
 import perron
 from perron import DisclosureBlocked, InputError, Session, UnknownColumn
-from perron.algorithms.base import StationContext
-from perron.algorithms.boosting import GradientBoosting, merge_runs
-from perron.algorithms.secure_rounds import SECURE_SUM
+from perron.algorithms.core.base import StationContext
+from perron.algorithms.core.secure_rounds import SECURE_SUM
+from perron.algorithms.prediction.boosting import GradientBoosting, merge_runs
 from perron.data.design import Design, Term
 from perron.data.frame import FrameSource
 from perron.learning.boosting import BoostedModel, Tree, design_matrix
 from perron.learning.local import validation_split
-from perron.localnet import LocalNetwork
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.grid import Grid
 from perron.protocol.messages import Partial, Task
+from perron.sandbox.localnet import LocalNetwork
 from tests.conftest import split_frame
 
 SHARES = (0.55, 0.3, 0.15)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from perron.learning.metrics import RoundMetrics
-from perron.localnet import LocalNetwork
-from perron.simulation import simulate
+from perron.sandbox.localnet import LocalNetwork
+from perron.sandbox.simulation import simulate
 from tests.learning.conftest import LBW_FORMULA
 
 

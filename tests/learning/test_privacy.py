@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import perron
-from perron.algorithms.model_spec import ModelSpec
-from perron.algorithms.training import FederatedTraining, TrainingPlan
+from perron.algorithms.core.model_spec import ModelSpec
+from perron.algorithms.prediction.training import FederatedTraining, TrainingPlan
 from perron.governance.policy import Budget
 from perron.learning.local import LocalConfig
 from perron.learning.privacy import GradientNoise, clip_rows

@@ -20,10 +20,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 import perron
+from perron.algorithms.prediction.trained import TrainedModel
 from perron.learning.features import design_matrix
 from perron.learning.metrics import RoundMetrics
 from perron.learning.network import FloatArray
-from perron.learning.trained import TrainedModel
 from perron.protocol.errors import InputError
 from tests.learning.conftest import LBW_FORMULA
 
@@ -254,8 +254,8 @@ def test_held_out_rows_below_min_rows_are_refused(lbw_stations):
 def test_a_crafted_train_task_meets_the_same_rules(lbw_stations):
     """A train round sent without the prepare round is checked again at the station:
     a design with an indicator for a rare level is refused."""
-    from perron.algorithms.base import StationContext
-    from perron.algorithms.training import FederatedTraining
+    from perron.algorithms.core.base import StationContext
+    from perron.algorithms.prediction.training import FederatedTraining
     from perron.data.frame import FrameSource
     from perron.privacy.policy import DisclosurePolicy
 

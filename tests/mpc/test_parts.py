@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from perron.mpc import demo, fixed, local, regression, result, sigmoid, spec
+from perron.demos import mpc as demo
+from perron.mpc import fixed, local, regression, result, sigmoid, spec
 from perron.mpc.fixed import decode, encode
 from perron.mpc.local import check_holder, holder_design
 from perron.mpc.regression import learned_by

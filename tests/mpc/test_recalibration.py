@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import statsmodels.api as sm
 
-from perron.mpc.demo import (
+from perron.demos.mpc import (
     HOSPITAL_COLUMNS,
     INSURER_COLUMNS,
     hospital_insurer,

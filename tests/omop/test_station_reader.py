@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from perron.algorithms.base import Done, FederatedAlgorithm
-from perron.algorithms.feasibility import Feasibility, FeasibilityResult
-from perron.algorithms.quality import Quality, QualityResult
-from perron.algorithms.summary import Summary
+from perron.algorithms.core.base import Done, FederatedAlgorithm
+from perron.algorithms.feasibility.counts import Feasibility, FeasibilityResult
+from perron.algorithms.quality.reports import Quality, QualityResult
+from perron.algorithms.statistics.summary import Summary
 from perron.crypto.keys import KeyPair
 from perron.omop.dataset import OmopSettings, analysis_table, read_hierarchy
 from perron.omop.synthetic import demo

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from perron.prediction_demo import PredictionOutcome, run_prediction
+from perron.demos.prediction import PredictionOutcome, run_prediction
 from tests.support import assert_close
 
 

@@ -6,10 +6,10 @@ the registry; the results equal the in-process simulation on the same data.
 
 from __future__ import annotations
 
-from perron.demo import POLICY, lung_stations
-from perron.localnet import LocalNetwork
-from perron.prediction import PublishedModel
-from perron.simulation import simulate
+from perron.algorithms.prediction.published_model import PublishedModel
+from perron.demos.study import POLICY, lung_stations
+from perron.sandbox.localnet import LocalNetwork
+from perron.sandbox.simulation import simulate
 from tests.support import assert_close
 
 #: Illustrative coefficients of a logistic model of death on the lung data.

@@ -21,7 +21,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 import perron
 from perron import DisclosureBlocked, DisclosurePolicy, InputError
-from perron.prediction import PublishedModel
+from perron.algorithms.prediction.published_model import PublishedModel
 from tests.conftest import split_frame
 from tests.support import assert_close
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import perron
-from perron.algorithms.base import StationContext
-from perron.algorithms.quality import Quality, WithQualityReport, exact_report_path
+from perron.algorithms.core.base import StationContext
+from perron.algorithms.quality.reports import Quality, WithQualityReport, exact_report_path
 from perron.client.grid import InMemoryGrid
 from perron.client.session import Session
 from perron.data.frame import FrameSource

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from perron.localnet import free_port
 from perron.protocol.errors import TransportError
+from perron.sandbox.localnet import free_port
 from perron.station.link import StreamLink, stream_url
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from perron import AlgorithmNotAllowed, PolicyViolation
-from perron.algorithms.base import (
+from perron.algorithms.core.base import (
     DisclosureContract,
     Done,
     FederatedAlgorithm,

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from perron.algorithms.base import StationContext
-from perron.algorithms.checks import require_columns
+from perron.algorithms.core.base import StationContext
+from perron.algorithms.core.checks import require_columns
 from perron.data.design import Design, Term
 from perron.data.families import family as family_named
 from perron.data.survival import SurvivalSpec, TimeMap

@@ -6,24 +6,24 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from perron.algorithms.base import FederatedAlgorithm
-from perron.algorithms.boosting import GradientBoosting
-from perron.algorithms.coxph import CoxPH
-from perron.algorithms.crosstab import Crosstab
-from perron.algorithms.dp_release import DPRelease
-from perron.algorithms.feasibility import Feasibility
-from perron.algorithms.glm import GLM
-from perron.algorithms.histogram import Histogram
-from perron.algorithms.kaplan_meier import KaplanMeier
-from perron.algorithms.linked_crosstab import LinkedCrosstab
-from perron.algorithms.logrank import Logrank
-from perron.algorithms.overlap import Overlap
-from perron.algorithms.quality import Quality
-from perron.algorithms.quantile import Quantile
-from perron.algorithms.recalibration import Recalibrate
-from perron.algorithms.summary import Summary
-from perron.algorithms.training import FederatedTraining
-from perron.algorithms.validation import Validate
+from perron.algorithms.core.base import FederatedAlgorithm
+from perron.algorithms.feasibility.counts import Feasibility
+from perron.algorithms.feasibility.overlap import Overlap
+from perron.algorithms.linkage.linked_crosstab import LinkedCrosstab
+from perron.algorithms.prediction.boosting import GradientBoosting
+from perron.algorithms.prediction.recalibration import Recalibrate
+from perron.algorithms.prediction.training import FederatedTraining
+from perron.algorithms.prediction.validation import Validate
+from perron.algorithms.quality.reports import Quality
+from perron.algorithms.regression.glm import GLM
+from perron.algorithms.statistics.crosstab import Crosstab
+from perron.algorithms.statistics.dp_release import DPRelease
+from perron.algorithms.statistics.histogram import Histogram
+from perron.algorithms.statistics.quantile import Quantile
+from perron.algorithms.statistics.summary import Summary
+from perron.algorithms.survival.coxph import CoxPH
+from perron.algorithms.survival.kaplan_meier import KaplanMeier
+from perron.algorithms.survival.logrank import Logrank
 
 AlgorithmClass = type[FederatedAlgorithm[Any, Any]]
 

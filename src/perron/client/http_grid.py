@@ -4,7 +4,7 @@ The researcher's machine signs each task (Ed25519), submits it for the study's
 stations, long-polls the hub until every station has answered, and opens the
 sealed partials with its own private key, checking each station's signature. The
 hub only ever relays ciphertext. The round loop is the same code as in
-``simulate``: :meth:`perron.algorithms.base.FederatedAlgorithm.run` over this grid.
+``simulate``: :meth:`perron.algorithms.core.base.FederatedAlgorithm.run` over this grid.
 """
 
 from __future__ import annotations

@@ -17,35 +17,35 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from perron.algorithms.boosting import GradientBoosting
-from perron.algorithms.cox_result import CoxResult
-from perron.algorithms.coxph import CoxPH
-from perron.algorithms.crosstab import Crosstab, CrosstabResult
-from perron.algorithms.dp_release import DPRelease, DPResult
-from perron.algorithms.feasibility import Feasibility, FeasibilityResult
-from perron.algorithms.glm import GLM
-from perron.algorithms.glm_result import GLMResult
-from perron.algorithms.histogram import Histogram, HistogramResult
-from perron.algorithms.kaplan_meier import KaplanMeier
-from perron.algorithms.km_result import KaplanMeierResult
-from perron.algorithms.linked_crosstab import LinkedCrosstab, LinkedCrosstabResult
-from perron.algorithms.logrank import Logrank, LogrankResult
-from perron.algorithms.model_spec import ModelSpec
-from perron.algorithms.overlap import Overlap, OverlapReport
-from perron.algorithms.published_model import PublishedModel
-from perron.algorithms.quality import Quality, QualityResult
-from perron.algorithms.quantile import Quantile, QuantileResult
-from perron.algorithms.recalibration import Recalibrate, RecalibrationResult
-from perron.algorithms.summary import COMBINED, Summary, SummaryResult
-from perron.algorithms.training import FederatedTraining, TrainingPlan
-from perron.algorithms.validation import Validate
-from perron.algorithms.validation_result import ValidationResult
+from perron.algorithms.core.model_spec import ModelSpec
+from perron.algorithms.feasibility.counts import Feasibility, FeasibilityResult
+from perron.algorithms.feasibility.overlap import Overlap, OverlapReport
+from perron.algorithms.linkage.linked_crosstab import LinkedCrosstab, LinkedCrosstabResult
+from perron.algorithms.prediction.boosting import GradientBoosting
+from perron.algorithms.prediction.published_model import PublishedModel
+from perron.algorithms.prediction.recalibration import Recalibrate, RecalibrationResult
+from perron.algorithms.prediction.trained import TrainedModel
+from perron.algorithms.prediction.training import FederatedTraining, TrainingPlan
+from perron.algorithms.prediction.validation import Validate
+from perron.algorithms.prediction.validation_result import ValidationResult
+from perron.algorithms.quality.reports import Quality, QualityResult
+from perron.algorithms.regression.glm import GLM
+from perron.algorithms.regression.glm_result import GLMResult
+from perron.algorithms.statistics.crosstab import Crosstab, CrosstabResult
+from perron.algorithms.statistics.dp_release import DPRelease, DPResult
+from perron.algorithms.statistics.histogram import Histogram, HistogramResult
+from perron.algorithms.statistics.quantile import Quantile, QuantileResult
+from perron.algorithms.statistics.summary import COMBINED, Summary, SummaryResult
+from perron.algorithms.survival.cox_result import CoxResult
+from perron.algorithms.survival.coxph import CoxPH
+from perron.algorithms.survival.kaplan_meier import KaplanMeier
+from perron.algorithms.survival.km_result import KaplanMeierResult
+from perron.algorithms.survival.logrank import Logrank, LogrankResult
 from perron.learning.boosting import BoostedModel, tree_progress
 from perron.learning.local import LocalConfig
 from perron.learning.metrics import RoundMetrics
 from perron.learning.progress import TrainingProgress
 from perron.learning.strategies import ServerOptimizer
-from perron.learning.trained import TrainedModel
 from perron.protocol.errors import InputError
 from perron.protocol.grid import Grid
 from perron.protocol.messages import Decision
@@ -69,7 +69,7 @@ class Session:
         self._grid = grid
         #: Run every analysis that adds up partials under secure aggregation: the
         #: coordinator sees only sums over the stations (at least three); a study
-        #: policy can require it. See :mod:`perron.algorithms.secure_rounds`.
+        #: policy can require it. See :mod:`perron.algorithms.core.secure_rounds`.
         self.secure_aggregation = secure_aggregation
 
     @property
@@ -136,7 +136,7 @@ class Session:
 
         Set sizes, every pairwise and the all-way overlap, coverage per holder and,
         for ``columns``, the linked records missing each variable per station; counts
-        pass each holder's small-cells rule. See :mod:`perron.algorithms.overlap`.
+        pass each holder's small-cells rule. See :mod:`perron.algorithms.feasibility.overlap`.
         """
         counts = Overlap(self.stations).run(self._grid, disclosure)
         if not columns:
@@ -162,7 +162,7 @@ class Session:
         ``row`` and ``col`` are ``(station, column)``; ``helper`` is a third station (or
         a trusted third party's) that deals the secure product's randomness and
         applies the strictest of the holders' disclosure rules. See
-        :mod:`perron.algorithms.linked_crosstab` for what each party learns.
+        :mod:`perron.algorithms.linkage.linked_crosstab` for what each party learns.
         """
         algorithm = LinkedCrosstab(row, col, helper, self.stations)
         return algorithm.run(self._grid, disclosure)
@@ -182,7 +182,7 @@ class Session:
         too close to one you counted before. With ``linked``, also how many of the
         cohort's records are present at several holders (PSI on the link keys; it
         counts as a second use of the cohort at each station). See
-        :mod:`perron.algorithms.feasibility`.
+        :mod:`perron.algorithms.feasibility.counts`.
         """
         result = Feasibility(cohort).run(self._grid, disclosure)
         if not linked:
@@ -432,7 +432,7 @@ class Session:
         (``{"age": "numeric"}``), plausible ``ranges`` (``{"age": [0, 120]}``), allowed
         ``levels`` and ``thresholds`` per check (%). With ``cdm``, a station that keeps
         a CDM report (``perron station quality``) adds it. Counts below a holder's
-        ``min_cell`` come back as ``"< min_cell"``. See :mod:`perron.algorithms.quality`.
+        ``min_cell`` come back as ``"< min_cell"``. See :mod:`perron.algorithms.quality.reports`.
         """
         algorithm = Quality(
             columns,
@@ -552,15 +552,16 @@ class Session:
     ) -> ValidationResult:
         """External validation of a published model without releasing predictions.
 
-        ``model`` is a :class:`~perron.prediction.PublishedModel`, its dict form or a
-        JSON file. A logistic model needs the 0/1 ``outcome``; a Cox model
+        ``model`` is a
+        :class:`~perron.algorithms.prediction.published_model.PublishedModel`, its
+        dict form or a JSON file. A logistic model needs the 0/1 ``outcome``; a Cox model
         ``duration`` and ``event``. Returns discrimination (AUC / Harrell's C),
         observed/expected, calibration-in-the-large and slope (exact federated
         GLMs), the Brier score and a calibration table, per station and pooled.
         Cross-station pairs of the c-statistic come from score histograms coarsened
         to blocks of ``min_cell`` subjects on a grid of ``bins`` bins (Cox: within
         ``time_intervals`` pooled quantile intervals of ``duration``); see
-        :mod:`perron.algorithms.validation`.
+        :mod:`perron.algorithms.prediction.validation`.
         """
         published = PublishedModel.coerce(model)
         secure = self.secure_aggregation
@@ -636,7 +637,8 @@ class Session:
         ``"logistic"`` an intercept and a slope on LP, ``"revision"`` the intercept
         and the coefficients of the terms in ``revise`` (LP as offset). A Cox model
         (``duration``, ``event``) takes ``"logistic"`` only (the slope). The
-        result's ``model`` is the updated :class:`~perron.prediction.PublishedModel`.
+        result's ``model`` is the updated
+        :class:`~perron.algorithms.prediction.published_model.PublishedModel`.
         """
         published = PublishedModel.coerce(model)
         target = duration if published.kind == "cox" else outcome

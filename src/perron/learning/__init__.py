@@ -6,12 +6,11 @@ Modules in dependency order: :mod:`~perron.learning.network` (the numpy models),
 :mod:`~perron.learning.strategies` (FedAvg, FedProx, FedAdam server steps),
 :mod:`~perron.learning.features` (the design and its standardisation),
 :mod:`~perron.learning.metrics`, :mod:`~perron.learning.card`,
-:mod:`~perron.learning.trained` (the trained model, saved as safetensors + JSON card),
+:mod:`~perron.algorithms.prediction.trained` (the trained model, saved as safetensors + JSON card),
 :mod:`~perron.learning.progress`. The federated algorithm that drives them is
-:mod:`perron.algorithms.training`; see ``docs/federated-learning.md``.
+:mod:`perron.algorithms.prediction.training`; see ``docs/federated-learning.md``.
 """
 
 from perron.learning.metrics import RoundMetrics
-from perron.learning.trained import TrainedModel
 
-__all__ = ["RoundMetrics", "TrainedModel"]
+__all__ = ["RoundMetrics"]

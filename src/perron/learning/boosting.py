@@ -1,7 +1,7 @@
 """Gradient-boosted trees as a model: the trees, predictions, a JSON file and a card.
 
 A :class:`BoostedModel` is what a federated boosting run
-(:mod:`perron.algorithms.boosting`) returns: a base margin plus a sum of regression
+(:mod:`perron.algorithms.prediction.boosting`) returns: a base margin plus a sum of regression
 trees over the columns of a :class:`~perron.data.design.Design` (numeric columns and
 indicators of categorical levels). Each inner node of a :class:`Tree` sends a row
 left when ``x[feature] < threshold``; every threshold is one of the bin edges the

@@ -13,7 +13,7 @@ The modules, in dependency order:
 - :mod:`perron.mpc.party` - one party as a process (``python -m perron.mpc.party``)
 - :mod:`perron.mpc.result` - :class:`VerticalResult`
 - :mod:`perron.mpc.runner` - :func:`fit_vertical`: three processes on loopback
-- :mod:`perron.mpc.demo` - hospital + insurer recalibrate a risk model
+- :mod:`perron.demos.mpc` - hospital + insurer recalibrate a risk model
 
 Importing this package does not import MPyC (which reads ``sys.argv`` when
 imported); only the party processes do. See docs/mpc.md.

@@ -1,7 +1,7 @@
 """The station's record of a requester's feasibility queries (the differencing guard).
 
 A station keeps, per requester, the cohorts it counted for them and how often, and
-how often it refused them. :mod:`perron.algorithms.feasibility` consults it before
+how often it refused them. :mod:`perron.algorithms.feasibility.counts` consults it before
 answering. :class:`MemoryLedger` lives in the station process (``simulate``); a
 station started with ``perron station start`` keeps it in a SQLite file in its
 state folder.

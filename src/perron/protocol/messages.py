@@ -13,7 +13,7 @@ from typing import Any, Literal
 Outcome = Literal["passed", "suppressed", "rounded", "withheld"]
 
 #: The task parameter that runs a round under secure aggregation (its run id, round
-#: and the stations' per-run public keys); see :mod:`perron.algorithms.secure_rounds`.
+#: and the stations' per-run public keys); see :mod:`perron.algorithms.core.secure_rounds`.
 SECURE_AGGREGATION = "secure_aggregation"
 
 

@@ -15,7 +15,7 @@ Modules, in dependency order:
   a catalogue entry embeds.
 
 The package is pure: it reads a holder's CDM and writes reports; the federated
-algorithm (:mod:`perron.algorithms.quality`) and the commands use it. See
+algorithm (:mod:`perron.algorithms.quality.reports`) and the commands use it. See
 docs/quality.md.
 """
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping
 
-from perron.algorithms.base import FederatedAlgorithm, StationContext
-from perron.algorithms.memory import SessionMemory
+from perron.algorithms.core.base import FederatedAlgorithm, StationContext
+from perron.algorithms.core.memory import SessionMemory
+from perron.algorithms.core.secure_rounds import mask_payload, open_run
 from perron.algorithms.registry import INSTALLED, AlgorithmClass
-from perron.algorithms.secure_rounds import mask_payload, open_run
 from perron.data.linkage import LinkKeys
 from perron.data.source import DataSource
 from perron.privacy.ledger import MemoryLedger, QueryLedger

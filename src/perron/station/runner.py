@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 
-from perron.algorithms.quality import Quality, WithQualityReport
+from perron.algorithms.quality.reports import Quality, WithQualityReport
 from perron.crypto.audit import AuditLog
 from perron.crypto.envelope import canonical, seal, verify
 from perron.crypto.keys import KeyPair, PublicKeys
