@@ -94,38 +94,24 @@ def demo(
 ) -> None:
     """A three-hospital study on the real lung cancer data: a hub and three station
     processes on localhost (or, with --simulate, all in this process)."""
+    from perron.demos.tour import run_tour, step_for  # noqa: PLC0415
+
     console = Console(width=max(Console().width, 120))
     if everything:
-        from perron.demos.tour import run_tour  # noqa: PLC0415
-
         if not all(report.ok for report in run_tour(console, out)):
             raise typer.Exit(1)
         return
-    if prediction:
-        from perron.demos.prediction import main as prediction_main  # noqa: PLC0415
-
-        prediction_main(console, out)
-        return
-    if findable:
-        from perron.demos.findable import main as findable_main  # noqa: PLC0415
-
-        findable_main(console)
-        return
-    if mpc:
-        from perron.demos.mpc import run as mpc_demo  # noqa: PLC0415
-
-        mpc_demo(console)
-        return
-    if linkage:
-        from perron.demos.linkage import main as linkage_main  # noqa: PLC0415
-
-        linkage_main(console)
-        return
-    if route:
-        from perron.demos.route import main as route_main  # noqa: PLC0415
-
-        route_main(console)
-        return
+    # One step, run by the tour's own table; with several options the first here wins.
+    for option, wanted in (
+        ("--prediction", prediction),
+        ("--findable", findable),
+        ("--mpc", mpc),
+        ("--linkage", linkage),
+        ("--route", route),
+    ):
+        if wanted:
+            step_for(option).run(console, out)
+            return
     from perron.demos.study import main as study_main  # noqa: PLC0415
 
     study_main(console, out, simulate_only=simulate)

@@ -77,18 +77,19 @@ def run_study(session: Session) -> StudyResults:
 
 @dataclass(frozen=True)
 class LungOutcome:
-    """What ``perron demo`` ran: the network's results, the simulation's, and the plots."""
+    """What ``perron demo`` ran: the simulation's results, the plots and, over the
+    network, the side-by-side comparison (:func:`side_by_side`; None if simulated only)."""
 
-    network: StudyResults | None
     simulated: StudyResults
     plots: tuple[Path, ...]
+    comparison: pd.DataFrame | None = None
 
     @property
-    def largest_difference(self) -> float | None:
-        """The largest |network - simulation| over the compared figures (None if simulated only)."""
-        if self.network is None:
-            return None
-        return float(side_by_side(self.network, self.simulated)["|difference|"].max())
+    def largest_difference(self) -> float:
+        """The largest |network - simulation| over the compared figures (0 if simulated only)."""
+        if self.comparison is None:
+            return 0.0
+        return float(self.comparison["|difference|"].max())
 
 
 def main(console: Console, out: Path, *, simulate_only: bool = False) -> LungOutcome:
@@ -102,7 +103,7 @@ def main(console: Console, out: Path, *, simulate_only: bool = False) -> LungOut
     console.print(f"Disclosure settings at every station: {POLICY}")
     reference = run_study(simulate(stations, disclosure=POLICY))
     if simulate_only:
-        return LungOutcome(None, reference, report(console, reference, out))
+        return LungOutcome(reference, report(console, reference, out))
     from perron.sandbox.localnet import LocalNetwork  # noqa: PLC0415 - processes only for the CLI
 
     network = LocalNetwork(stations, disclosure=POLICY)
@@ -112,9 +113,8 @@ def main(console: Console, out: Path, *, simulate_only: bool = False) -> LungOut
         console.print(f"hub at {network.url}; stations {', '.join(network.stations)} running")
         results = run_study(network.connect(progress=True))
         plots = report(console, results, out)
-        console.print(
-            table("Network vs simulation, side by side", side_by_side(results, reference))
-        )
+        comparison = side_by_side(results, reference)
+        console.print(table("Network vs simulation, side by side", comparison))
         for path in network.audit_logs():
             console.print(
                 f"audit log {path.parent.name}: {path.read_text().count(chr(10))} entries"
@@ -122,7 +122,7 @@ def main(console: Console, out: Path, *, simulate_only: bool = False) -> LungOut
     finally:
         network.close()
     console.print("hub and stations stopped.")
-    return LungOutcome(results, reference, plots)
+    return LungOutcome(reference, plots, comparison)
 
 
 def report(console: Console, results: StudyResults, out: Path) -> tuple[Path, ...]:

@@ -24,7 +24,7 @@ from rich.text import Text
 
 from perron.protocol.errors import PerronError
 
-__all__ = ["STEPS", "DemoStep", "StepReport", "run_tour", "summary"]
+__all__ = ["STEPS", "DemoStep", "StepReport", "run_step", "run_tour", "step_for", "summary"]
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def _study(console: Console, out: Path) -> str:
     outcome = main(console, out)
     return (
         f"{outcome.simulated.glm.nobs} patients in the GLM; the network's figures equal "
-        f"the simulation's (largest difference {outcome.largest_difference or 0.0:.2g})"
+        f"the simulation's (largest difference {outcome.largest_difference:.2g})"
     )
 
 
@@ -125,12 +125,15 @@ def _prediction(console: Console, out: Path) -> str:
     from perron.demos.prediction import main  # noqa: PLC0415
 
     outcome = main(console, out)
-    before, after = outcome.before.oe_ratio, outcome.after.oe_ratio
     concordance = outcome.trained_validation.concordance
     return (
-        f"observed/expected {before or float('nan'):.2f} before recalibration, "
-        f"{after or float('nan'):.2f} after; FedAvg model's C {concordance:.3f}"
+        f"observed/expected {_ratio(outcome.before.oe_ratio)} before recalibration, "
+        f"{_ratio(outcome.after.oe_ratio)} after; FedAvg model's C {concordance:.3f}"
     )
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 #: The tour, in the order ``make demo`` runs it.
@@ -189,6 +192,11 @@ STEPS: tuple[DemoStep, ...] = (
 )
 
 
+def step_for(option: str) -> DemoStep:
+    """The step that ``perron demo <option>`` runs ("" for the main study)."""
+    return next(step for step in STEPS if step.option == option)
+
+
 def run_step(step: DemoStep, console: Console, out: Path) -> StepReport:
     """Run one step; a Perron error becomes the step's error, not the tour's end."""
     console.rule(f"[bold]{step.command}[/bold]: {step.title}")
@@ -201,14 +209,14 @@ def run_step(step: DemoStep, console: Console, out: Path) -> StepReport:
     except PerronError as exc:
         error = f"{type(exc).__name__}: {exc}"
         console.print(f"[red]{step.command} failed[/red]: {escape(error)}")
-    plots = tuple(out / name for name in step.plots)
+    fresh = {name: _written_since(out / name, started) for name in step.plots}
     return StepReport(
         step,
         time.time() - started,
         finding,
         error,
-        tuple(path for path in plots if _written_since(path, started)),
-        tuple(path.name for path in plots if not _written_since(path, started)),
+        tuple(out / name for name, written in fresh.items() if written),
+        tuple(name for name, written in fresh.items() if not written),
     )
 
 
