@@ -32,6 +32,7 @@ from perron.algorithms.core.base import (
     StationContext,
     StationOutput,
 )
+from perron.algorithms.core.secure_rounds import SecureAggregation
 from perron.client.grid import InMemoryGrid
 from perron.data.frame import FrameSource
 from perron.data.source import DataSource
@@ -99,7 +100,7 @@ def one_run(k: int, n: int, secure: bool) -> tuple[float, float, np.ndarray]:
     grid = WireGrid(stations)
     algorithm = VectorSum()
     start = time.perf_counter()
-    algorithm.run(grid, secure=secure)
+    algorithm.run(grid, secure=SecureAggregation() if secure else None)
     total = time.perf_counter() - start
     assert algorithm.total is not None
     serial_stations = sum(grid.station_seconds.values())

@@ -10,6 +10,7 @@ import pytest
 
 import perron
 from perron.algorithms.core.model_spec import ModelSpec
+from perron.algorithms.core.secure_rounds import SecureAggregation
 from perron.algorithms.regression.glm import GLM
 from perron.client.http_grid import HttpGrid
 from perron.protocol.messages import Task
@@ -73,7 +74,9 @@ def test_a_station_that_drops_out_through_a_hub_is_left_out_and_the_fit_runs_aga
         assert isinstance(grid, HttpGrid)
         grid.timeout = 8.0
         spec = ModelSpec.from_formula(formula)
-        result = GLM(spec, "binomial").run(_StopsAStation(network, grid), secure=True)
+        result = GLM(spec, "binomial").run(
+            _StopsAStation(network, grid), secure=SecureAggregation()
+        )
         session.close()
 
     np.testing.assert_allclose(result.params, expected.params, rtol=1e-9)

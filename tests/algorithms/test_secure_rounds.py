@@ -13,7 +13,7 @@ import pytest
 import perron
 from perron import DisclosurePolicy
 from perron.algorithms.core.model_spec import ModelSpec
-from perron.algorithms.core.secure_rounds import SECURE_SUM
+from perron.algorithms.core.secure_rounds import SECURE_SUM, SecureAggregation
 from perron.algorithms.regression.glm import GLM
 from perron.client.grid import InMemoryGrid
 from perron.protocol.errors import InputError
@@ -118,7 +118,7 @@ def test_the_coordinator_sees_masked_vectors_not_a_stations_sums(lbw, split):
     grid = _Recording(session.grid)
     spec = ModelSpec.from_formula("low ~ age + smoke")
 
-    GLM(spec, "binomial").run(grid, secure=True)
+    GLM(spec, "binomial").run(grid, secure=SecureAggregation())
 
     irls = [p for p in grid.partials if "masked" in p and "levels" not in p]
     assert irls  # every IRLS partial was masked
@@ -167,7 +167,7 @@ def test_a_station_that_drops_out_is_left_out_and_the_analysis_runs_again(diabet
     assert isinstance(grid, InMemoryGrid)
     spec = ModelSpec.from_formula("target ~ age + sex + bmi + bp")
 
-    result = GLM(spec, "gaussian").run(_Dropping(grid), secure=True)
+    result = GLM(spec, "gaussian").run(_Dropping(grid), secure=SecureAggregation())
 
     rest = {k: v for k, v in frames.items() if k != "s3"}
     expected = perron.simulate(rest).glm("target ~ age + sex + bmi + bp")
@@ -188,7 +188,9 @@ def test_with_too_few_stations_left_a_dropout_fails_the_run(lbw, split):
             return partials
 
     with pytest.raises(InputError, match=r"\['s2'\] dropped out"):
-        GLM(ModelSpec.from_formula("low ~ age"), "binomial").run(_Loses(grid), secure=True)
+        GLM(ModelSpec.from_formula("low ~ age"), "binomial").run(
+            _Loses(grid), secure=SecureAggregation()
+        )
 
 
 def test_disclosure_settings_still_apply_at_each_station(lbw, split):

@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from perron.algorithms.core.model_spec import ModelSpec
+from perron.algorithms.core.secure_rounds import SecureAggregation
 from perron.algorithms.feasibility.counts import Feasibility, FeasibilityResult
 from perron.algorithms.feasibility.overlap import Overlap, OverlapReport
 from perron.algorithms.linkage.linked_crosstab import LinkedCrosstab, LinkedCrosstabResult
@@ -73,6 +74,11 @@ class Session:
         self.secure_aggregation = secure_aggregation
 
     @property
+    def _secure_rounds(self) -> SecureAggregation | None:
+        """What the round loop runs under: secure aggregation when it is on."""
+        return SecureAggregation() if self.secure_aggregation else None
+
+    @property
     def stations(self) -> list[str]:
         return list(self._grid.stations)
 
@@ -109,7 +115,7 @@ class Session:
         names = [columns] if isinstance(columns, str) else list(columns)
         if not names:
             raise InputError("summary needs at least one column.")
-        result = Summary(names).run(self._grid, disclosure, secure=self.secure_aggregation)
+        result = Summary(names).run(self._grid, disclosure, secure=self._secure_rounds)
         if not quantiles or self.secure_aggregation:
             return result
         table = result.table.copy()
@@ -126,7 +132,7 @@ class Session:
     ) -> QuantileResult:
         """Pooled quantiles (numpy's ``inverted_cdf`` definition) by federated bisection."""
         return Quantile(column, probabilities).run(
-            self._grid, disclosure, secure=self.secure_aggregation
+            self._grid, disclosure, secure=self._secure_rounds
         )
 
     def overlap(
@@ -192,7 +198,7 @@ class Session:
 
     def crosstab(self, row: str, col: str, *, disclosure: Disclosure = None) -> CrosstabResult:
         """Combined contingency table of two categorical columns, small cells suppressed."""
-        return Crosstab(row, col).run(self._grid, disclosure, secure=self.secure_aggregation)
+        return Crosstab(row, col).run(self._grid, disclosure, secure=self._secure_rounds)
 
     def histogram(
         self,
@@ -218,7 +224,7 @@ class Session:
             edges: Sequence[float] = np.linspace(range[0], range[1], bins + 1).tolist()
         else:
             edges = list(bins)
-        return Histogram(column, edges).run(self._grid, disclosure, secure=self.secure_aggregation)
+        return Histogram(column, edges).run(self._grid, disclosure, secure=self._secure_rounds)
 
     def kaplan_meier(
         self,
@@ -263,7 +269,7 @@ class Session:
             conf_type=conf_type,
             alpha=alpha,
         )
-        return algorithm.run(self._grid, disclosure, secure=self.secure_aggregation)
+        return algorithm.run(self._grid, disclosure, secure=self._secure_rounds)
 
     def logrank(
         self,
@@ -295,7 +301,7 @@ class Session:
             The Fleming-Harrington exponents.
         """
         algorithm = Logrank(duration, event, group, strata=strata, weights=weights, p=p, q=q)
-        return algorithm.run(self._grid, disclosure, secure=self.secure_aggregation)
+        return algorithm.run(self._grid, disclosure, secure=self._secure_rounds)
 
     def glm(
         self,
@@ -315,7 +321,7 @@ class Session:
         (complete-case), and the number dropped is reported per station.
         """
         spec = _model_spec(y, x, categorical, intercept, offset)
-        return GLM(spec, family).run(self._grid, disclosure, secure=self.secure_aggregation)
+        return GLM(spec, family).run(self._grid, disclosure, secure=self._secure_rounds)
 
     def coxph(
         self,
@@ -367,7 +373,7 @@ class Session:
             spec = ModelSpec.from_columns(time, covariates, categorical)
         del id  # the subject column is not needed for the partial likelihood
         algorithm = CoxPH(spec, time, event, start=begin, strata=strata, ties=ties)
-        return algorithm.run(self._grid, disclosure, secure=self.secure_aggregation)
+        return algorithm.run(self._grid, disclosure, secure=self._secure_rounds)
 
     def dp_count(self, column: str, *, epsilon: float, disclosure: Disclosure = None) -> DPResult:
         """A differentially private count of the values of ``column`` (OpenDP, Laplace).
@@ -531,7 +537,7 @@ class Session:
             if quiet:
                 setattr(self._grid, "progress", False)  # noqa: B010
             try:
-                return algorithm.run(self._grid, disclosure, secure=self.secure_aggregation)
+                return algorithm.run(self._grid, disclosure, secure=self._secure_rounds)
             finally:
                 if quiet:
                     setattr(self._grid, "progress", True)  # noqa: B010
@@ -564,7 +570,7 @@ class Session:
         :mod:`perron.algorithms.prediction.validation`.
         """
         published = PublishedModel.coerce(model)
-        secure = self.secure_aggregation
+        secure = self._secure_rounds
         if published.kind == "cox":
             if duration is None or event is None:
                 raise InputError("validate a Cox model with duration= and event=.")
@@ -647,7 +653,7 @@ class Session:
                 "give outcome= for a logistic model, duration= and event= for a Cox model."
             )
         algorithm = Recalibrate(published, target, event=event, method=method, revise=revise)
-        return algorithm.run(self._grid, disclosure, secure=self.secure_aggregation)
+        return algorithm.run(self._grid, disclosure, secure=self._secure_rounds)
 
     # -- gradient-boosted trees (docs/boosting.md) ------------------------------------
 
@@ -710,7 +716,7 @@ class Session:
             if quiet:
                 setattr(self._grid, "progress", False)  # noqa: B010
             try:
-                result = algorithm.run(self._grid, disclosure, secure=self.secure_aggregation)
+                result = algorithm.run(self._grid, disclosure, secure=self._secure_rounds)
             finally:
                 if quiet:
                     setattr(self._grid, "progress", True)  # noqa: B010

@@ -127,7 +127,7 @@ def main(console: Console, out: Path, *, simulate_only: bool = False) -> LungOut
 
 def report(console: Console, results: StudyResults, out: Path) -> tuple[Path, ...]:
     """Print the study's tables and write its plots; return the plots' paths."""
-    from perron.plots import glm_forest_plot  # noqa: PLC0415 - matplotlib only here
+    from perron.plots.forest import glm_forest_plot  # noqa: PLC0415 - matplotlib only here
 
     console.print(table("Summary (per station and combined)", results.summary.table.reset_index()))
     glm = results.glm

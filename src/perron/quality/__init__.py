@@ -7,9 +7,11 @@ Modules, in dependency order:
   intervals between administrations, days after death), lab ranges, thresholds;
 - :mod:`perron.quality.checks` - the check types with their DQD metadata, and the
   checks run;
+- :mod:`perron.quality.rows` - a report's rows: counts as shown, check results,
+  coverage;
+- :mod:`perron.quality.html` - the self-contained HTML page;
 - :mod:`perron.quality.report` - :class:`QualityReport`, its release under a
   holder's disclosure rules, and JSON;
-- :mod:`perron.quality.html` - the self-contained HTML page;
 - :mod:`perron.quality.run` - :func:`run_checks` on a CDM (valid or not);
 - :mod:`perron.quality.store` - where a station keeps its reports, and the summary
   a catalogue entry embeds.
@@ -20,7 +22,8 @@ docs/quality.md.
 """
 
 from perron.quality.checks import Check, CheckType, Status, catalogue
-from perron.quality.report import CheckResult, Count, CoverageRow, QualityReport
+from perron.quality.report import QualityReport
+from perron.quality.rows import CheckResult, Count, CoverageRow
 from perron.quality.run import run_checks
 from perron.quality.settings import (
     GenderRule,

@@ -10,16 +10,37 @@ called ``<script>`` shows as text.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from perron.quality.checks import Category, Context, Status
+from perron.quality.rows import CheckResult, Count, CoverageRow
 
-if TYPE_CHECKING:
-    from perron.quality.report import CheckResult, Count, CoverageRow, QualityReport
+__all__ = ["ReportView", "render"]
 
-__all__ = ["render"]
+
+class ReportView(Protocol):
+    """What the page reads of a report (:class:`~perron.quality.report.QualityReport`)."""
+
+    @property
+    def dataset(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def generated(self) -> str: ...
+    @property
+    def checks(self) -> tuple[CheckResult, ...]: ...
+    @property
+    def coverage(self) -> tuple[CoverageRow, ...]: ...
+    @property
+    def notes(self) -> tuple[str, ...]: ...
+    @property
+    def disclosure(self) -> Mapping[str, Any] | None: ...
+    def status_counts(self) -> dict[str, int]: ...
+    def overview(self) -> dict[str, dict[str, dict[str, int]]]: ...
+    def failures(self) -> tuple[CheckResult, ...]: ...
+
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d2430; }
@@ -64,7 +85,7 @@ def _raw_cell(html: str, css: str = "") -> str:
     return f"<td{klass}>{html}</td>"
 
 
-def _overview(report: QualityReport) -> str:
+def _overview(report: ReportView) -> str:
     table = report.overview()
     contexts = [c.value for c in Context] + ["Total"]
     categories = [c.value for c in Category] + ["Total"]
@@ -91,7 +112,7 @@ def _overview(report: QualityReport) -> str:
     return f'<table class="overview">{head}{"".join(body)}</table>'
 
 
-def _status_line(report: QualityReport) -> str:
+def _status_line(report: ReportView) -> str:
     counts = report.status_counts()
     names = {
         Status.PASSED: "passed",
@@ -162,7 +183,7 @@ def _coverage(rows: Sequence[CoverageRow]) -> str:
     return f"<table>{head}{''.join(body)}</table>"
 
 
-def _disclosure(report: QualityReport) -> str:
+def _disclosure(report: ReportView) -> str:
     if report.disclosure is None:
         return (
             '<p class="exact"><strong>Exact numbers.</strong> This page is for the data '
@@ -176,7 +197,7 @@ def _disclosure(report: QualityReport) -> str:
     return f'<p class="meta">{text}</p>'
 
 
-def _section(heading: str, report: QualityReport) -> str:
+def _section(heading: str, report: ReportView) -> str:
     kind = "OMOP CDM" if report.kind == "cdm" else "analysis dataset"
     what = (
         "" if report.dataset in heading else f" <small>({_e(kind)}: {_e(report.dataset)})</small>"
@@ -205,7 +226,7 @@ def _section(heading: str, report: QualityReport) -> str:
     return "\n".join(parts)
 
 
-def render(sections: Sequence[tuple[str, QualityReport]], *, title: str) -> str:
+def render(sections: Sequence[tuple[str, ReportView]], *, title: str) -> str:
     """One HTML page with a section per (heading, report)."""
     body = "\n".join(_section(heading, report) for heading, report in sections)
     return (

@@ -34,7 +34,8 @@ from perron.omop.view import CodeSet
 from perron.protocol.errors import InputError
 from perron.quality import dqd
 from perron.quality.checks import Check, Level, Status, catalogue, fills_concept
-from perron.quality.report import CheckResult, Count, CoverageRow, QualityReport, pct
+from perron.quality.report import QualityReport
+from perron.quality.rows import CheckResult, Count, CoverageRow, pct
 from perron.quality.settings import (
     GenderRule,
     IntervalRule,

@@ -20,9 +20,9 @@ module with one subclass.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from perron.algorithms.core.memory import SessionMemory
 from perron.data.linkage import LinkKeys
@@ -98,6 +98,35 @@ class Done(Generic[R]):
     result: R
 
 
+class MaskedRounds(Protocol):
+    """One run's secure-aggregation wrapper around the rounds (see :class:`SecureRounds`)."""
+
+    def params(self, params: Payload, round_number: int) -> dict[str, Any]:
+        """The round's parameters with what the stations need to mask their partials."""
+        ...
+
+    def combine(self, payloads: Mapping[str, Payload]) -> dict[str, Payload]:
+        """The stations' masked partials as the one partial of sums the coordinator sees."""
+        ...
+
+
+class SecureRounds(Protocol):
+    """The seam through which :meth:`FederatedAlgorithm.run` runs under secure aggregation.
+
+    The round loop knows only this protocol; the implementation lives above it, in
+    :class:`perron.algorithms.core.secure_rounds.SecureAggregation`, which the session
+    passes when secure aggregation is on.
+    """
+
+    def start(self, grid: Grid, algorithm: str, disclosure: Mapping[str, Any]) -> MaskedRounds:
+        """Exchange the run's keys with the stations and return the round wrapper."""
+        ...
+
+    def retry(self, attempt: Callable[[Grid], R], grid: Grid) -> R:
+        """Run ``attempt(grid)``, once more without stations that dropped out."""
+        ...
+
+
 class FederatedAlgorithm(ABC, Generic[S, R]):
     """Base class of every federated analysis."""
 
@@ -134,23 +163,26 @@ class FederatedAlgorithm(ABC, Generic[S, R]):
         """Combine one round's partials into the next round or the final result."""
 
     def run(
-        self, grid: Grid, disclosure: Mapping[str, Any] | None = None, *, secure: bool = False
+        self,
+        grid: Grid,
+        disclosure: Mapping[str, Any] | None = None,
+        *,
+        secure: SecureRounds | None = None,
     ) -> R:
         """Drive the rounds over ``grid`` until the coordinator step is done.
 
         ``disclosure`` carries the requester's settings; each station applies them
-        only where they are stricter than its own. With ``secure``, every round runs
-        under secure aggregation (:mod:`perron.algorithms.core.secure_rounds`): the
-        coordinator step sees one partial holding the sums over the stations.
+        only where they are stricter than its own. With ``secure`` (a
+        :class:`~perron.algorithms.core.secure_rounds.SecureAggregation`), every round
+        runs under secure aggregation: the coordinator step sees one partial holding
+        the sums over the stations.
         """
-        from perron.algorithms.core.secure_rounds import SecureRun, retry_without  # noqa: PLC0415
-
-        if secure:
-            return retry_without(lambda g: self._rounds(g, disclosure, SecureRun), grid)
-        return self._rounds(grid, disclosure, None)
+        if secure is None:
+            return self._rounds(grid, disclosure, None)
+        return secure.retry(lambda g: self._rounds(g, disclosure, secure), grid)
 
     def _rounds(
-        self, grid: Grid, disclosure: Mapping[str, Any] | None, secure: type[Any] | None
+        self, grid: Grid, disclosure: Mapping[str, Any] | None, secure: SecureRounds | None
     ) -> R:
         step = self.start_secure() if secure else self.start()
         decisions: list[Decision] = []

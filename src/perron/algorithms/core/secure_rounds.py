@@ -188,6 +188,17 @@ def _clear_field(name: str, value: Any, values: Sequence[Any]) -> Any:
     return value
 
 
+class SecureAggregation:
+    """Secure aggregation for :meth:`FederatedAlgorithm.run` (its ``secure`` argument):
+    the implementation of :class:`~perron.algorithms.core.base.SecureRounds`."""
+
+    def start(self, grid: Any, algorithm: str, disclosure: Mapping[str, Any]) -> SecureRun:
+        return SecureRun.start(grid, algorithm, disclosure)
+
+    def retry(self, attempt: Callable[[Any], R], grid: Any) -> R:
+        return retry_without(attempt, grid)
+
+
 def retry_without(attempt: Callable[[Any], R], grid: Any) -> R:
     """Run ``attempt(grid)``; if stations drop out, run it again once without them.
 

@@ -47,21 +47,16 @@ from perron.algorithms.core.base import (
     StationOutput,
 )
 from perron.algorithms.core.checks import require_columns
+from perron.algorithms.feasibility.guard import LOCKOUT, MAX_REPEATS, MIN_DIFFERENCE, guard
 from perron.data.cohort import Cohort
 from perron.data.source import DataSource
 from perron.privacy.policy import DisclosurePolicy
-from perron.protocol.errors import DisclosureBlocked
 from perron.protocol.messages import Decision
 
 if TYPE_CHECKING:
     from perron.algorithms.feasibility.overlap import OverlapReport
 
-MIN_DIFFERENCE = "min_difference"
-MAX_REPEATS = "max_repeats"
-LOCKOUT = "lockout"
 COUNT_PRECISION = "count_precision"
-#: How many earlier cohorts of a requester the guard compares with (newest first).
-HISTORY = 200
 
 
 @dataclass(frozen=True)
@@ -94,46 +89,6 @@ def release(count: int, policy: DisclosurePolicy) -> Count:
         return Count("imprecise", None, f">= {floor}")
     rounded = int(math.ceil(count / policy.count_round) * policy.count_round)
     return Count("rounded", rounded, str(rounded))
-
-
-def guard(cohort: Cohort, data: DataSource, context: StationContext) -> list[Decision]:
-    """Refuse a repeat or a near copy of an earlier cohort of the same requester."""
-    policy, station, requester = context.policy, context.station, context.requester
-    ledger = context.ledger
-    if ledger.refusals(requester) >= policy.max_repeats:
-        raise DisclosureBlocked(
-            station,
-            LOCKOUT,
-            policy.max_repeats,
-            f"Requester {requester!r} is locked out of feasibility counts here after "
-            "repeated refused queries; ask the data holder to review and lift the lockout.",
-        )
-    for wire, times in ledger.earlier(requester)[-HISTORY:]:
-        earlier = Cohort.from_wire(wire)
-        if earlier.fingerprint == cohort.fingerprint:
-            if times >= policy.max_repeats:
-                ledger.refuse(requester)
-                raise DisclosureBlocked(
-                    station,
-                    MAX_REPEATS,
-                    policy.max_repeats,
-                    "This cohort was counted as often as the data holder allows.",
-                )
-            continue
-        if cohort.difference(earlier, data) < policy.min_difference:
-            ledger.refuse(requester)
-            raise DisclosureBlocked(
-                station,
-                MIN_DIFFERENCE,
-                policy.min_difference,
-                "The cohort is too close to one counted before for the same requester "
-                "(a differencing risk); define a clearly different cohort.",
-            )
-    ledger.record(requester, cohort.fingerprint, cohort.to_wire())
-    return [
-        Decision(station, MIN_DIFFERENCE, policy.min_difference, "passed", "feasibility"),
-        Decision(station, MAX_REPEATS, policy.max_repeats, "passed", "feasibility"),
-    ]
 
 
 @dataclass(frozen=True, kw_only=True)

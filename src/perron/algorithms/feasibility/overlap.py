@@ -52,7 +52,7 @@ from perron.algorithms.core.base import (
     StationContext,
     StationOutput,
 )
-from perron.algorithms.feasibility.counts import guard
+from perron.algorithms.feasibility.guard import guard
 from perron.algorithms.linkage.relay import inboxes, my_inbox, send_psi
 from perron.crypto.keys import KeyPair, PublicKeys
 from perron.data.cohort import Cohort
@@ -115,33 +115,9 @@ class OverlapReport(FederatedResult):
 
     def plot(self, path: str | Path | None = None) -> Any:
         """An UpSet-style bar chart: records per holder, per pair and linked at all."""
-        import matplotlib  # noqa: PLC0415 - plotting is optional
+        from perron.plots.overlap import overlap_plot  # noqa: PLC0415 - matplotlib only here
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt  # noqa: PLC0415
-
-        table = self.table
-        figure, (bars, dots) = plt.subplots(
-            2,
-            1,
-            figsize=(1.2 * len(table) + 2, 4.5),
-            sharex=True,
-            gridspec_kw={"height_ratios": [3, 1.4]},
-        )
-        x = np.arange(len(table))
-        bars.bar(x, table["records"].fillna(0), color="#4c72b0")
-        bars.set_ylabel("records")
-        names = list(self.sizes)
-        for i, label in enumerate(table.index):
-            members = names if label == "all" else label.split(" & ")
-            for j, name in enumerate(names):
-                dots.scatter(i, j, color="black" if name in members else "#dddddd", s=60)
-        dots.set_yticks(range(len(names)), names)
-        dots.set_xticks([])
-        figure.tight_layout()
-        if path is not None:
-            figure.savefig(path, dpi=120)
-        return figure
+        return overlap_plot(self.table, list(self.sizes), path)
 
 
 class Overlap(FederatedAlgorithm[_State, OverlapReport]):

@@ -73,7 +73,7 @@ class ValidationResult(FederatedResult):
 
     def plot(self, path: str | Path) -> Path:
         """Save the calibration plot (observed vs expected per risk bin) as a PNG."""
-        from perron.plots import calibration_plot  # noqa: PLC0415
+        from perron.plots.calibration import calibration_plot  # noqa: PLC0415
 
         return calibration_plot(self, path)
 

@@ -54,7 +54,8 @@ from perron.protocol.errors import InputError
 from perron.protocol.messages import Decision
 from perron.quality.checks import Check, check_type
 from perron.quality.html import render
-from perron.quality.report import CheckResult, Count, CoverageRow, QualityReport, pct, release
+from perron.quality.report import QualityReport, release
+from perron.quality.rows import CheckResult, Count, CoverageRow, pct
 from perron.quality.run import result_of
 from perron.quality.store import load, report_files
 

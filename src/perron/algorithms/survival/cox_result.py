@@ -108,7 +108,7 @@ class CoxResult(FederatedResult):
 
     def plot(self, path: str | Path) -> Path:
         """Forest plot of the hazard ratios with 95% intervals, saved as PNG."""
-        from perron.plots import forest_plot  # noqa: PLC0415 - matplotlib only when plotting
+        from perron.plots.forest import forest_plot  # noqa: PLC0415 - matplotlib only when plotting
 
         table = self.summary()
         return forest_plot(

@@ -91,7 +91,7 @@ class KaplanMeierResult(FederatedResult):
         Draws into ``ax`` (a matplotlib Axes) or a new figure; saves a PNG at
         ``path`` when given. Returns the Axes.
         """
-        from perron.plots import km_plot  # noqa: PLC0415 - matplotlib only when plotting
+        from perron.plots.survival import km_plot  # noqa: PLC0415 - matplotlib only when plotting
 
         return km_plot(self, path=path, ax=ax)
 
