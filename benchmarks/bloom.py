@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from perron.linkage import bloom, synthetic
+from perron.linkage.bloom import matching
 
 THRESHOLDS = (0.65, 0.70, 0.72, 0.75, 0.78, 0.80, 0.82, 0.85, 0.88, 0.90)
 HARDENINGS = {
@@ -78,14 +79,14 @@ def speed(size: int, seed: int, unblocked_rows: int) -> None:
     threshold = schema.recommended_threshold
     blocking = bloom.KeyedBlocking(keys_a, keys_b)
     start = time.perf_counter()
-    candidates = bloom._candidates(clks_a, clks_b, threshold, blocking)
+    candidates = matching._candidates(clks_a, clks_b, threshold, blocking)
     took = time.perf_counter() - start
     print(
         f"candidates (Dice >= {threshold}): {len(candidates[0]):,} pairs in {took:.1f} s = "
         f"{comparisons / took:,.0f} comparisons/s (including anonlink's block bookkeeping)"
     )
     start = time.perf_counter()
-    pairs = bloom._solve(candidates, threshold)
+    pairs = matching._solve(candidates, threshold)
     print(f"greedy solve: {len(pairs):,} matches in {time.perf_counter() - start:.1f} s")
     ids_a, ids_b = list(file_a["person_id"]), list(file_b["person_id"])
     score = bloom.quality(pairs, ids_a, ids_b, threshold)
@@ -94,7 +95,7 @@ def speed(size: int, seed: int, unblocked_rows: int) -> None:
         # The Dice kernel alone: the first rows of A against all of B, one block.
         rows = min(unblocked_rows, size)
         start = time.perf_counter()
-        found = bloom._candidates(clks_a[:rows], clks_b, threshold, None)
+        found = matching._candidates(clks_a[:rows], clks_b, threshold, None)
         took = time.perf_counter() - start
         print(
             f"unblocked: {rows:,} x {size:,} = {rows * size:,} comparisons in {took:.1f} s = "

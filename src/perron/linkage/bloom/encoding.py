@@ -1,11 +1,6 @@
-"""Bloom-filter (CLK) encodings of identifying fields, and fuzzy linkage with anonlink.
+"""Normalisation, tokens and the keyed CLK encoding of identifying fields, hardened.
 
-For records without a usable BSN, two holders can still link on name, date of birth,
-sex and postcode without exchanging them: each encodes its records into
-*cryptographic long-term keys* (CLKs, Schnell, Bachteler & Reiher 2009 and 2011), bit
-arrays of length ``l`` into which every token of every field is hashed ``k`` times with
-a secret both holders share, and a linkage unit that does not know the secret compares
-the arrays by their Dice coefficient.
+The overview and the security assumptions are in :mod:`perron.linkage.bloom`.
 
 Encoding
 --------
@@ -39,36 +34,20 @@ of set bits no longer tells how long a name is. Fold comes first, then balance. 
 a balanced filter equals the simple matching coefficient of the unbalanced one, so the
 similarity scale and the threshold change (:attr:`LinkageSchema.recommended_threshold`).
 What these do and do not protect against is in ``docs/bloom.md``.
-
-Matching
---------
-:func:`match` finds candidate pairs above a Dice threshold with
-``anonlink.candidate_generation.find_candidate_pairs`` and the accelerated Dice of
-``anonlink.similarities``, optionally within blocks (:class:`KeyedBlocking` on keyed
-hashes of year of birth and 4-digit postcode, or :class:`BitBlocking`, anonlink's
-locality-sensitive bit sampling), then picks a one-to-one matching with
-``anonlink.solving.greedy_solve``.
-
-Security assumptions: the secret is shared by the encoding holders only, is at least
-16 random bytes, and is never given to the linkage unit. Anyone who knows it can
-encode a list of candidate names and look them up (a dictionary attack).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import math
 import re
 import unicodedata
-import warnings
-from array import array
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from types import MappingProxyType, ModuleType
-from typing import Any, Literal, cast
+from types import MappingProxyType
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -78,26 +57,18 @@ from bitarray import bitarray
 from perron.protocol.errors import InputError
 
 __all__ = [
-    "BLOCK_ON",
     "DEFAULT_K",
     "FIELDS",
     "MIN_SECRET_BYTES",
     "TUSSENVOEGSELS",
-    "BitBlocking",
     "Hardening",
-    "KeyedBlocking",
-    "LinkageQuality",
     "LinkageSchema",
-    "block_keys",
     "dice",
     "encode",
-    "evaluate",
-    "match",
     "normalise_name",
     "normalise_postcode",
     "normalise_sex",
     "parse_dob",
-    "quality",
     "split_surname",
     "tokens",
 ]
@@ -139,7 +110,6 @@ _SEX_CODES: Mapping[str, str | None] = MappingProxyType(
 IndexArray = npt.NDArray[np.int64]
 BoolMatrix = npt.NDArray[np.bool_]
 Records = pd.DataFrame | Iterable[Mapping[str, object]]
-Pair = tuple[int, int, float]
 
 
 # --------------------------------------------------------------------------------------
@@ -685,339 +655,3 @@ def dice(a: bitarray, b: bitarray) -> float:
     """
     total = a.count() + b.count()
     return 2 * (a & b).count() / total if total else 0.0
-
-
-# --------------------------------------------------------------------------------------
-# Blocking
-# --------------------------------------------------------------------------------------
-
-BLOCK_ON = ("year", "pc4")
-_BLOCK_PARTS = ("year", "pc4", "sex")
-
-
-def block_keys(
-    records: Records, secret: bytes | str, on: Sequence[str] = BLOCK_ON
-) -> list[tuple[str, ...]]:
-    """Keyed block keys of records: ``HMAC(secret, part + value)``, truncated, per part.
-
-    Two records are compared if they share one key (an OR of the parts): with the
-    default ``("year", "pc4")`` a true pair is missed only if both the year of birth
-    and the 4-digit postcode disagree. A record with none of the parts gets no keys
-    and is compared with every record.
-
-    Parameters
-    ----------
-    records : DataFrame or iterable of mappings
-        As for :func:`encode`.
-    secret : bytes or str
-        The holders' secret (the keys are derived from it in their own domain).
-    on : sequence of {"year", "pc4", "sex"}
-        The parts: year of birth, 4-digit postcode, sex.
-
-    Examples
-    --------
-    >>> secret = b"an example secret, never use it"
-    >>> a, b = block_keys([{"dob": "1980-03-05", "postcode": "1234 AB"},
-    ...                    {"dob": "1980-05-03", "postcode": None}], secret)
-    >>> len(a), a[0] == b[0]
-    (2, True)
-    """
-    unknown = [part for part in on if part not in _BLOCK_PARTS]
-    if unknown or not on:
-        raise InputError(
-            f"cannot block on {unknown or list(on)}; choose one or more of {_BLOCK_PARTS}."
-        )
-    key = _prf(_secret_bytes(secret), _VERSION + b"blocking")
-    sources = {"year": "dob", "pc4": "postcode", "sex": "sex"}
-    _, columns = _columns(records, [sources[part] for part in on])
-    per_part: list[list[str | None]] = []
-    for part in on:
-        name = sources[part]
-        codes, uniques = pd.factorize(columns[name])
-        hashed: list[str | None] = []
-        for code, value in enumerate(uniques):
-            try:
-                plain = _block_value(part, value)
-            except InputError as error:
-                first = int(np.flatnonzero(codes == code)[0])
-                raise InputError(f"record {first}, field {name!r}: {error}") from None
-            message = f"{part}:{plain}".encode()
-            hashed.append(None if plain is None else _prf(key, message)[:8].hex())
-        per_part.append([None if c < 0 else hashed[c] for c in codes])
-    return [tuple(k for k in row if k is not None) for row in zip(*per_part, strict=True)]
-
-
-def _block_value(part: str, value: object) -> str | None:
-    if _is_missing(value):
-        return None
-    if part == "year":
-        return str(parse_dob(value)[0])
-    if part == "pc4":
-        return normalise_postcode(value)[0]
-    return normalise_sex(value)
-
-
-@dataclass(frozen=True)
-class KeyedBlocking:
-    """Compare only records that share a key from :func:`block_keys`.
-
-    Attributes
-    ----------
-    keys_a, keys_b : sequence of tuple of str
-        The keys of every record of each side, in the order of the encodings.
-    """
-
-    keys_a: Sequence[tuple[str, ...]]
-    keys_b: Sequence[tuple[str, ...]]
-
-
-@dataclass(frozen=True)
-class BitBlocking:
-    """anonlink's bit blocking: ``tables`` random samples of ``bits`` filter positions.
-
-    Two records are compared if they agree on all sampled bits of at least one table.
-    Needs no data besides the encodings, so the linkage unit can apply it alone.
-    """
-
-    tables: int = 8
-    bits: int = 10
-    seed: int = 0
-
-
-def _blocking_function(
-    blocking: KeyedBlocking | BitBlocking | None, sizes: tuple[int, int]
-) -> Callable[[int, int, bitarray], Iterable[Hashable]] | None:
-    if blocking is None:
-        return None
-    if isinstance(blocking, BitBlocking):
-        module = _anonlink("anonlink.blocking")
-        return cast(
-            Callable[[int, int, bitarray], Iterable[Hashable]],
-            module.bit_blocking(blocking.tables, blocking.bits, seed=blocking.seed),
-        )
-    sides = (blocking.keys_a, blocking.keys_b)
-    for side, (keys, size) in enumerate(zip(sides, sizes, strict=True)):
-        if len(keys) != size:
-            raise InputError(
-                f"blocking keys of side {'ab'[side]} cover {len(keys)} records, the "
-                f"encodings {size}; make both from the same records in the same order."
-            )
-    every: tuple[str, ...] = tuple({k for keys in sides for row in keys for k in row})
-
-    def keyed(dataset: int, record: int, _clk: bitarray) -> Iterable[Hashable]:
-        return sides[dataset][record] or every
-
-    return keyed
-
-
-# --------------------------------------------------------------------------------------
-# Matching with anonlink (a typed layer over the untyped package)
-# --------------------------------------------------------------------------------------
-
-_Candidates = tuple["array[float]", tuple["array[int]", ...], tuple["array[int]", ...]]
-
-
-def _anonlink(module: str) -> ModuleType:
-    """Import a part of anonlink; it warns on import about its own typing helpers."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="mypy_extensions.TypedDict is deprecated", category=DeprecationWarning
-        )
-        return importlib.import_module(module)
-
-
-def _candidates(
-    encodings_a: Sequence[bitarray],
-    encodings_b: Sequence[bitarray],
-    threshold: float,
-    blocking: KeyedBlocking | BitBlocking | None,
-) -> _Candidates:
-    if not 0 < threshold <= 1:
-        raise InputError(f"threshold {threshold!r} is not a Dice similarity in (0, 1].")
-    lengths = {len(clk) for clk in (*encodings_a, *encodings_b)}
-    if len(lengths) > 1:
-        raise InputError(
-            f"encodings have different lengths {sorted(lengths)}; both sides must encode "
-            "with the same LinkageSchema."
-        )
-    blocking_f = _blocking_function(blocking, (len(encodings_a), len(encodings_b)))
-    generation = _anonlink("anonlink.candidate_generation")
-    similarities = _anonlink("anonlink.similarities")
-    found: Any = generation.find_candidate_pairs(
-        [encodings_a, encodings_b],
-        similarities.dice_coefficient_accelerated,
-        threshold,
-        blocking_f=blocking_f,
-    )
-    return cast(_Candidates, found)
-
-
-def _solve(candidates: _Candidates, threshold: float) -> list[Pair]:
-    """Greedy one-to-one matching on the candidates with similarity >= threshold."""
-    sims, datasets, records = candidates
-    sim = np.frombuffer(sims, dtype=np.float64)
-    # Candidates come sorted by decreasing similarity: keep a prefix.
-    keep = int(np.searchsorted(-sim, -threshold, "right"))
-    part: _Candidates = (
-        sims[:keep],
-        tuple(d[:keep] for d in datasets),
-        tuple(r[:keep] for r in records),
-    )
-    solving = _anonlink("anonlink.solving")
-    groups = cast(Sequence[Sequence[tuple[int, int]]], solving.greedy_solve(part))
-    if not groups:
-        return []
-    # Look the matched pairs up among the candidates (vectorised: there may be millions).
-    rows = np.array([sorted(group) for group in groups], dtype=np.int64)  # [[0, a], [1, b]]
-    first = np.frombuffer(records[0], dtype=records[0].typecode)[:keep].astype(np.int64)
-    second = np.frombuffer(records[1], dtype=records[1].typecode)[:keep].astype(np.int64)
-    width = int(second.max()) + 1
-    keys = first * width + second
-    order = np.argsort(keys)
-    found = order[np.searchsorted(keys[order], rows[:, 0, 1] * width + rows[:, 1, 1])]
-    pairs = [
-        (int(a), int(b), float(s))
-        for a, b, s in zip(rows[:, 0, 1], rows[:, 1, 1], sim[found], strict=True)
-    ]
-    return sorted(pairs)
-
-
-def match(
-    encodings_a: Sequence[bitarray],
-    encodings_b: Sequence[bitarray],
-    threshold: float,
-    blocking: KeyedBlocking | BitBlocking | None = None,
-) -> list[Pair]:
-    """One-to-one matches between two lists of CLKs, by Dice similarity.
-
-    Parameters
-    ----------
-    encodings_a, encodings_b : sequence of bitarray
-        From :func:`encode` with the same schema and secret.
-    threshold : float
-        Pairs with Dice below this are never matched;
-        :attr:`LinkageSchema.recommended_threshold` is the measured choice.
-    blocking : KeyedBlocking, BitBlocking or None
-        Compare only within blocks (faster, may lose true pairs: ``docs/bloom.md``).
-
-    Returns
-    -------
-    list of (int, int, float)
-        ``(index in a, index in b, Dice)``, sorted by index in a; each record at most
-        once (greedy: the most similar candidate pairs are taken first).
-
-    Examples
-    --------
-    >>> secret, schema = b"an example secret, never use it", LinkageSchema()
-    >>> a = encode([{"first_name": "Anna", "surname": "Jansen", "dob": "1975-11-02"},
-    ...             {"first_name": "Piet", "surname": "Bakker", "dob": "1960-01-30"}],
-    ...            schema, secret)
-    >>> b = encode([{"first_name": "Pieter", "surname": "Bakker", "dob": "1960-01-30"},
-    ...             {"first_name": "Anne", "surname": "Janssen", "dob": "1975-11-02"}],
-    ...            schema, secret)
-    >>> [(i, j) for i, j, _ in match(a, b, schema.recommended_threshold)]
-    [(0, 1), (1, 0)]
-    """
-    if not encodings_a or not encodings_b:
-        return []
-    return _solve(_candidates(encodings_a, encodings_b, threshold, blocking), threshold)
-
-
-# --------------------------------------------------------------------------------------
-# Linkage quality against a ground truth
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LinkageQuality:
-    """Precision, recall and F1 of a matching at one threshold."""
-
-    threshold: float
-    true_positives: int
-    false_positives: int
-    false_negatives: int
-
-    @property
-    def precision(self) -> float:
-        """Share of the matches that are true pairs (1 if nothing matched)."""
-        found = self.true_positives + self.false_positives
-        return self.true_positives / found if found else 1.0
-
-    @property
-    def recall(self) -> float:
-        """Share of the true pairs that were matched (1 if there are none)."""
-        true = self.true_positives + self.false_negatives
-        return self.true_positives / true if true else 1.0
-
-    @property
-    def f1(self) -> float:
-        """Harmonic mean of precision and recall."""
-        total = self.precision + self.recall
-        return 2 * self.precision * self.recall / total if total else 0.0
-
-
-def quality(
-    matches: Sequence[Pair], ids_a: Sequence[Hashable], ids_b: Sequence[Hashable], threshold: float
-) -> LinkageQuality:
-    """Compare matches with the ground truth: records with equal ids are the same person.
-
-    Ids must be unique within each side.
-
-    Examples
-    --------
-    >>> q = quality([(0, 1, 0.9), (1, 0, 0.8)], ["p1", "p2"], ["p2", "p3"], 0.8)
-    >>> q.precision, q.recall
-    (0.5, 1.0)
-    """
-    for side, ids in (("a", ids_a), ("b", ids_b)):
-        if len(set(ids)) != len(ids):
-            raise InputError(f"the ground-truth ids of side {side} are not unique.")
-    true_pairs = len(set(ids_a) & set(ids_b))
-    hits = sum(1 for a, b, _ in matches if ids_a[a] == ids_b[b])
-    return LinkageQuality(threshold, hits, len(matches) - hits, true_pairs - hits)
-
-
-def evaluate(
-    records_a: Records,
-    records_b: Records,
-    ids_a: Sequence[Hashable],
-    ids_b: Sequence[Hashable],
-    schema: LinkageSchema,
-    secret: bytes | str,
-    thresholds: Sequence[float],
-    blocking: Sequence[str] | BitBlocking | None = None,
-) -> list[LinkageQuality]:
-    """Encode, match and score two files at several thresholds (one comparison pass).
-
-    Parameters
-    ----------
-    records_a, records_b : DataFrame or iterable of mappings
-        The two files.
-    ids_a, ids_b : sequence
-        The ground truth: who each record is.
-    schema, secret
-        As for :func:`encode`.
-    thresholds : sequence of float
-        Where to score; candidates are found once at the lowest.
-    blocking : parts for :func:`block_keys`, BitBlocking, or None
-        How to block.
-
-    Returns
-    -------
-    list of LinkageQuality
-        One per threshold, in the given order.
-    """
-    if not thresholds:
-        raise InputError("give at least one threshold to evaluate.")
-    clks_a, clks_b = encode(records_a, schema, secret), encode(records_b, schema, secret)
-    if len(ids_a) != len(clks_a) or len(ids_b) != len(clks_b):
-        raise InputError("give one ground-truth id per record on each side.")
-    blocks: KeyedBlocking | BitBlocking | None
-    if blocking is None or isinstance(blocking, BitBlocking):
-        blocks = blocking
-    else:
-        blocks = KeyedBlocking(
-            block_keys(records_a, secret, blocking), block_keys(records_b, secret, blocking)
-        )
-    candidates = _candidates(clks_a, clks_b, min(thresholds), blocks)
-    return [quality(_solve(candidates, t), ids_a, ids_b, t) for t in thresholds]
