@@ -15,8 +15,9 @@ errors, missing fields and some records without a BSN. The demo
    date of birth, sex and postcode, and scores the links against the known truth,
    including the patients without a BSN that only this step can find.
 
-It runs in one process (``perron.simulate``); ``tests/test_overlap_network.py`` runs
-the overlap between real station processes.
+It runs in one process (``perron.simulate``);
+``tests/algorithms/feasibility/test_overlap_network.py`` runs the overlap between real
+station processes.
 """
 
 from __future__ import annotations

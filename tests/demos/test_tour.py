@@ -1,7 +1,7 @@
 """``perron demo --all``: every step runs, a failing step does not hide the others, and
 the summary says what each showed and where the plots are.
 
-The real steps are tested one by one elsewhere (tests/test_cli.py, test_route.py, ...)
+The real steps are tested one by one elsewhere (tests/test_main.py, tests/demos/test_route.py, ...)
 and all together by CI's ``make demo-ci``; here the tour's own logic runs on small steps.
 """
 
@@ -19,7 +19,7 @@ from rich.console import Console
 from perron.demos.tour import STEPS, DemoStep, run_tour
 from perron.protocol.errors import MissingDependency
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _plotting(console: Console, out: Path) -> str:

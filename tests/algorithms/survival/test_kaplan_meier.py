@@ -29,8 +29,8 @@ from perron import DisclosureBlocked, DisclosurePolicy, InputError, UnknownColum
 from perron.algorithms.core.base import StationContext
 from perron.algorithms.survival.kaplan_meier import KaplanMeier
 from perron.data.frame import FrameSource
-from tests.algorithms import survival_data
-from tests.algorithms.survival_data import random_split, stations
+from tests.algorithms.survival import survival_data
+from tests.algorithms.survival.survival_data import random_split, stations
 from tests.support import assert_close, reference_settings
 
 mpl.use("Agg")

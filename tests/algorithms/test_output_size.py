@@ -213,7 +213,7 @@ def _outputs(n: int, seed: int) -> list[Any]:
 
 #: Linkage protocols exchange blinded sets between stations, as long as the sets:
 #: sealed for another station, unreadable by the coordinator. What they release to
-#: the researcher is counts; tests/algorithms/test_overlap.py checks that part.
+#: the researcher is counts; tests/algorithms/feasibility/test_overlap.py checks that part.
 STATION_TO_STATION = {"overlap", "linked_crosstab"}
 
 

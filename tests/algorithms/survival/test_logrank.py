@@ -26,8 +26,8 @@ from perron import DisclosureBlocked, DisclosurePolicy, InputError
 from perron.algorithms.core.base import StationContext
 from perron.algorithms.survival.logrank import Logrank
 from perron.data.frame import FrameSource
-from tests.algorithms import survival_data
-from tests.algorithms.survival_data import random_split, stations
+from tests.algorithms.survival import survival_data
+from tests.algorithms.survival.survival_data import random_split, stations
 from tests.support import assert_close, reference_settings
 
 SHARES = (0.60, 0.25, 0.15)
