@@ -103,11 +103,11 @@ from perron.algorithms.prediction.boosting_station import (
     MAX_DEPTH,
     MAX_TREES,
     SKETCH_CELLS,
-    _evaluate,
-    _grow,
-    _prepare,
-    _sketch,
     merge_runs,
+    station_evaluate,
+    station_grow,
+    station_prepare,
+    station_sketch,
 )
 from perron.data.design import Design, pool_levels
 from perron.data.source import DataSource
@@ -263,13 +263,13 @@ class GradientBoosting(FederatedAlgorithm[_State, BoostingResult]):
     def station_step(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
         step = params["step"]
         if step == "prepare":
-            return _prepare(data, params, context)
+            return station_prepare(data, params, context)
         if step == "sketch":
-            return _sketch(data, params, context)
+            return station_sketch(data, params, context)
         if step == "grow":
-            return _grow(data, params, context)
+            return station_grow(data, params, context)
         if step == "evaluate":
-            return _evaluate(data, params, context)
+            return station_evaluate(data, params, context)
         raise InputError(f"unknown boosting step {step!r}.")
 
     @staticmethod

@@ -40,7 +40,7 @@ MAX_BINS = 256
 SKETCH_CELLS = 256
 
 
-def _prepare(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
+def station_prepare(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
     response = str(params["response"])
     numeric: list[str] = [str(c) for c in params["numeric"]]
     categorical: list[str] = [str(c) for c in params["categorical"]]
@@ -89,7 +89,7 @@ def _rows(
     return X[~held], y[~held], X[held], y[held]
 
 
-def _sketch(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
+def station_sketch(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
     design = Design.from_wire(params["design"])
     X, y, _, _ = _rows(data, design, params, context)
     cells = int(params["cells"])
@@ -137,7 +137,7 @@ def _ensemble(params: Payload) -> tuple[Design, list[Tree]]:
     return design, trees
 
 
-def _evaluate(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
+def station_evaluate(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
     design, trees = _ensemble(params)
     X, y, X_valid, y_valid = _rows(data, design, params, context)
     base = float(params["base"])
@@ -147,7 +147,7 @@ def _evaluate(data: DataSource, params: Payload, context: StationContext) -> Sta
     return StationOutput(payload, [])
 
 
-def _grow(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
+def station_grow(data: DataSource, params: Payload, context: StationContext) -> StationOutput:
     design, trees = _ensemble(params)
     tree = Tree.from_wire(params["tree"])
     if tree.depth >= MAX_DEPTH or max(tree.feature) >= len(design.terms):
