@@ -27,6 +27,10 @@ def _packages(base: Path) -> set[str]:
     }
 
 
+def _top_level() -> set[str]:
+    return {p.name for p in SRC.iterdir() if (p / "__init__.py").is_file()}
+
+
 def test_the_package_root_holds_only_the_public_api_and_the_cli() -> None:
     assert sorted(p.name for p in SRC.glob("*.py")) == ["__init__.py", "__main__.py"]
 
@@ -44,8 +48,7 @@ def test_every_test_folder_mirrors_a_package_of_src() -> None:
 
 def test_the_map_names_every_top_level_package() -> None:
     text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
-    top = {p.name for p in SRC.iterdir() if (p / "__init__.py").is_file()}
-    missing = sorted(name for name in top if f"`{name}/`" not in text)
+    missing = sorted(name for name in _top_level() if f"`{name}/`" not in text)
     assert not missing, f"docs/architecture.md's map does not name {missing}"
 
 
@@ -54,6 +57,5 @@ def test_the_layers_contract_places_every_top_level_package() -> None:
     contracts = config["tool"]["importlinter"]["contracts"]
     (layers,) = [c for c in contracts if c.get("containers") == ["perron"]]
     placed = {name.strip() for layer in layers["layers"] for name in layer.split("|")}
-    top = {p.name for p in SRC.iterdir() if (p / "__init__.py").is_file()} | {"__main__"}
-    assert placed == top
+    assert placed == _top_level() | {"__main__"}
     assert layers["exhaustive"] is True

@@ -196,30 +196,26 @@ class SecureAggregation:
         return SecureRun.start(grid, algorithm, disclosure)
 
     def retry(self, attempt: Callable[[Any], R], grid: Any) -> R:
-        return retry_without(attempt, grid)
+        """Run ``attempt(grid)``; if stations drop out, run it again once without them.
 
-
-def retry_without(attempt: Callable[[Any], R], grid: Any) -> R:
-    """Run ``attempt(grid)``; if stations drop out, run it again once without them.
-
-    A dropout is a station missing from a round's partials, or one that did not
-    answer in time over a hub (:class:`RoundTimeout`). The first run's masks cannot be
-    removed without the dropped stations' seeds, so
-    the whole analysis starts again (new keys) on the remaining stations, when at
-    least three remain and the grid can leave stations out (``grid.without``). The
-    result's decisions record who was left out.
-    """
-    try:
-        return attempt(grid)
-    except (StationDropped, RoundTimeout) as dropped:
-        without = getattr(grid, "without", None)
-        gone = dropped.stations
-        remaining = [s for s in grid.stations if s not in gone]
-        if not gone or without is None or len(remaining) < MIN_STATIONS:
-            raise
-        result = attempt(without(gone))
-        left_out = tuple(
-            Decision(s, SECURE_AGGREGATION, MIN_STATIONS, "withheld", "dropped out; left out")
-            for s in gone
-        )
-        return replace(result, decisions=left_out + tuple(result.decisions))
+        A dropout is a station missing from a round's partials, or one that did not
+        answer in time over a hub (:class:`RoundTimeout`). The first run's masks cannot be
+        removed without the dropped stations' seeds, so
+        the whole analysis starts again (new keys) on the remaining stations, when at
+        least three remain and the grid can leave stations out (``grid.without``). The
+        result's decisions record who was left out.
+        """
+        try:
+            return attempt(grid)
+        except (StationDropped, RoundTimeout) as dropped:
+            without = getattr(grid, "without", None)
+            gone = dropped.stations
+            remaining = [s for s in grid.stations if s not in gone]
+            if not gone or without is None or len(remaining) < MIN_STATIONS:
+                raise
+            result = attempt(without(gone))
+            left_out = tuple(
+                Decision(s, SECURE_AGGREGATION, MIN_STATIONS, "withheld", "dropped out; left out")
+                for s in gone
+            )
+            return replace(result, decisions=left_out + tuple(result.decisions))
