@@ -62,7 +62,7 @@ def test_the_catalogue_migration_builds_its_table_and_goes_back(backend: str, tm
         url = postgres_url(name)
     try:
         upgrade(url)
-        assert current(url) == "0003"
+        assert current(url) == "0004"
         check(url)
         downgrade(url, "0002")
         assert current(url) == "0002"

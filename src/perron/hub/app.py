@@ -18,10 +18,12 @@ from types import FrameType
 import anyio.to_thread
 import uvicorn
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from perron.hub.api import errors
 from perron.hub.api.deps import Hub
 from perron.hub.api.routes import (
+    admin,
     auth,
     catalogue,
     me,
@@ -39,6 +41,10 @@ from perron.hub.migrate import upgrade
 from perron.hub.notify import Channels
 from perron.hub.services.auth import make_hasher
 from perron.hub.settings import Settings
+from perron.web import create_ui
+
+#: Where the web interface is served (docs/ui.md).
+UI_PATH = "/ui"
 
 DESCRIPTION = """\
 The Perron hub relays tasks signed by researchers to stations, and partials sealed by
@@ -111,7 +117,15 @@ def create_app(settings: Settings) -> FastAPI:
     # The routes of a round first: a request is matched against the routes in order.
     for module in (station, tasks, stream, studies, auth, me, organisations, requests, register):
         app.include_router(module.router)
+    app.include_router(admin.router)  # hub admins only
     app.include_router(catalogue.router)  # public reads, like the register
+    # The web interface calls this same application's JSON API, in process.
+    app.mount(UI_PATH, create_ui(app, base=UI_PATH), name="ui")
+
+    @app.get("/", include_in_schema=False)
+    def _home() -> RedirectResponse:
+        return RedirectResponse(f"{UI_PATH}/")
+
     return app
 
 

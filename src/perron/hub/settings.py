@@ -50,6 +50,10 @@ class Settings:
     access_log
         Log every HTTP request (uvicorn's access log; default off). It took about 7%
         of the hub's CPU per round; what matters is audited by the stations.
+    station_online_seconds
+        A station seen within this many seconds is shown online (default 90). A
+        station waiting for its runs is seen every 5 s or so; one that stopped
+        calling the hub shows offline this long after its last call.
 
     Examples
     --------
@@ -69,9 +73,16 @@ class Settings:
     argon2_parallelism: int = 4
     worker_threads: int = 100
     access_log: bool = False
+    station_online_seconds: float = 90.0
 
     def __post_init__(self) -> None:
-        for name in ("lease_seconds", "token_hours", "max_wait_seconds", "poll_seconds"):
+        for name in (
+            "lease_seconds",
+            "token_hours",
+            "max_wait_seconds",
+            "poll_seconds",
+            "station_online_seconds",
+        ):
             if not getattr(self, name) > 0:
                 raise InputError(f"hub setting {name} must be positive, got {getattr(self, name)}.")
         if not 0 < self.port < 65536:

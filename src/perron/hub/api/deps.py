@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from perron.hub.db.models import Station, User
 from perron.hub.notify import Channels, station_key
 from perron.hub.services.auth import Caller, Principal, authenticate, identify, well_formed
+from perron.hub.services.stations import Sightings
 from perron.hub.settings import Settings
 
 T = TypeVar("T")
@@ -46,6 +47,8 @@ class Hub:
     hasher: PasswordHasher
     #: Verified for unknown usernames, so failed logins take the same time.
     dummy_hash: str
+    #: When this process last wrote each station's last-seen time (a throttle).
+    sightings: Sightings = field(default_factory=Sightings)
     _station_channels: dict[str, str] = field(default_factory=dict)
 
     def wait_seconds(self, requested: float) -> float:

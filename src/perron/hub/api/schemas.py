@@ -1,8 +1,9 @@
 """What the HTTP API accepts and answers, separate from the tables (docs/network.md).
 
 Times are seconds since the epoch (like ``issued_at`` / ``expires_at`` in a signed
-task), except in the governance answers (tracks, policies, the register), which
-carry the ISO 8601 dates and times of :mod:`perron.governance`. Names are 1 to 100
+task), except in the governance answers (tracks, policies, the register) and the
+answers for the web pages (station state and reports, task lists, the results
+board), which carry ISO 8601 dates and times. Names are 1 to 100
 letters, digits, ``.``, ``_`` or ``-``. Free text must be storable: no NUL
 characters, no lone surrogates, no NaN or infinity in JSON values
 (docs/hub-governance.md).
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal, overload
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     Field,
     SkipValidation,
     StringConstraints,
@@ -29,6 +32,7 @@ from perron.governance.route import Outcome, Step
 from perron.hub.db.models import NAME_PATTERN
 from perron.hub.services.documents import MAX_DOCUMENT_BYTES
 from perron.hub.services.requests import RequestStatus
+from perron.hub.services.results import Kind, ResultDocument
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 RunStatus = Literal["pending", "claimed", "done", "failed", "cancelled"]
@@ -440,3 +444,163 @@ class RegisterEntryPublic(BaseModel):
     results: list[ResultPublic]
     registered_at: str
     results_due: str
+
+
+# The web pages (docs/ui.md): stations' state and reports, task lists, results board.
+
+#: A station's report carries at most this many of its audit log's last lines.
+MAX_AUDIT_LINES = 5000
+MAX_AUDIT_LINE = 20_000
+#: Largest report (characters of its audit lines together).
+MAX_REPORT = 8 * 2**20
+ShortText = Annotated[
+    str, StringConstraints(max_length=200, pattern=NO_NUL_PATTERN), AfterValidator(storable)
+]
+
+
+def _whole_number(value: Any) -> Any:
+    """A JSON integer (``3`` or ``3.0``) as an int; a bool or a string is not one."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a whole number")
+    return value
+
+
+#: A count: a JSON integer, 0 or more (``true`` or ``"3"`` are not counts).
+Count = Annotated[int, Field(ge=0), BeforeValidator(_whole_number)]
+Digest = Annotated[str, StringConstraints(max_length=200, pattern=r"^[A-Za-z0-9+/=:._-]*$")]
+
+
+@overload
+def iso(moment: datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
+def iso(moment: datetime | None) -> str | None:
+    """An answer's time as ISO 8601 (UTC), or ``None``.
+
+    Examples
+    --------
+    >>> from datetime import UTC
+    >>> iso(datetime(2026, 12, 14, 9, 30, tzinfo=UTC))
+    '2026-12-14T09:30:00+00:00'
+    """
+    return None if moment is None else moment.isoformat()
+
+
+class StationStatePublic(BaseModel):
+    """A station of an organisation: whether it is online, its version and transport."""
+
+    name: str
+    organisation: str
+    online: bool
+    version: str | None
+    transport: Literal["long-poll", "websocket"] | None
+    last_seen_at: str | None
+    verify_key: str | None
+    box_key: str | None
+    created_at: str
+
+
+class Objections(BaseModel):
+    """How many objections a station holds, when they changed and a digest; no identifier."""
+
+    count: Count
+    updated_at: Annotated[str, StringConstraints(max_length=64, pattern=NO_NUL_PATTERN)] | None
+    digest: Digest | None
+
+
+AuditLine = Annotated[
+    str,
+    StringConstraints(max_length=MAX_AUDIT_LINE, pattern=NO_NUL_PATTERN),
+    AfterValidator(storable),
+]
+
+
+class StationReportIn(BaseModel):
+    """A station's report: the last lines of its audit log as written, objections, datasets."""
+
+    audit_lines: Annotated[list[AuditLine], Field(max_length=MAX_AUDIT_LINES)]
+    #: Lines in the whole log (``audit_lines`` are its last ones).
+    audit_total: Count
+    objections: Objections
+    datasets: Annotated[list[ShortText], Field(max_length=1000)]
+
+    @model_validator(mode="after")
+    def _size(self) -> StationReportIn:
+        if sum(len(line) for line in self.audit_lines) > MAX_REPORT:
+            raise ValueError(f"audit lines are limited to {MAX_REPORT} characters together")
+        return self
+
+
+class StationReportPublic(BaseModel):
+    """A station's last report and when it came (ISO 8601)."""
+
+    station: str
+    organisation: str
+    reported_at: str
+    audit_lines: list[str]
+    audit_total: int
+    objections: Objections
+    datasets: list[str]
+
+
+class TaskRunSummaryPublic(BaseModel):
+    """One station's part of a task in a task list (no payload)."""
+
+    station: str
+    status: RunStatus
+    claimed_at: str | None
+    finished_at: str | None
+
+
+class TaskSummaryPublic(BaseModel):
+    """A task of a study: who sent which algorithm when, and how far it got."""
+
+    task_id: str
+    algorithm: str | None
+    requester: str
+    created_at: str
+    cancelled: bool
+    status: RunStatus
+    runs: list[TaskRunSummaryPublic]
+
+
+class SignedResultIn(BaseModel):
+    """A result document signed by its author (:func:`perron.crypto.envelope.sign`).
+
+    ``body`` is documented as a :class:`ResultDocument` but checked by the hub after it
+    checked the author and the signature.
+    """
+
+    # At run time the JSON value as sent (SkipValidation): not yet a ResultDocument.
+    body: SkipValidation[ResultDocument]
+    signature: Annotated[str, StringConstraints(max_length=200)]
+
+
+class BoardResultCreate(BaseModel):
+    """A result to publish on a study's board."""
+
+    envelope: SignedResultIn
+
+
+class BoardResultCreated(BaseModel):
+    """The id of the published result (the one in its signed body)."""
+
+    result_id: str
+
+
+class BoardResultSummaryPublic(BaseModel):
+    """A result on a study's board."""
+
+    result_id: str
+    title: str
+    kind: Kind
+    author: str
+    created_at: str
+
+
+class BoardResultPublic(BoardResultSummaryPublic):
+    """A result on a study's board with its signed envelope ``{"body", "signature"}``."""
+
+    envelope: dict[str, Any]

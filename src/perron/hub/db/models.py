@@ -10,6 +10,12 @@ data requests and the events of each holder's track (the state is what replaying
 them gives, never stored), the documents attached to decisions, the policies made
 when a track is approved with their approvers' signatures, and reported results.
 
+For the web pages: when each station was last seen (and with which version and
+transport), the last report each station pushed (its audit lines, a count of
+objections, its dataset names; never an identifier), and the results researchers
+published to a study's board, signed (documents their clients computed from the
+partials; the hub cannot read a partial).
+
 Times are stored as naive UTC (:class:`UTCDateTime`) so SQLite and PostgreSQL
 compare them the same way; Python always sees timezone-aware UTC datetimes.
 """
@@ -52,6 +58,12 @@ KEY_LENGTH = 64
 TASK_ID_LENGTH = 64
 #: Data requests and policies are named by a uuid4 hex.
 REQUEST_ID_LENGTH = 32
+#: A station's software version, from its ``X-Perron-Version`` header.
+VERSION_LENGTH = 64
+#: How a station takes its runs: ``"long-poll"`` or ``"websocket"``.
+TRANSPORT_LENGTH = 16
+#: A published result's title.
+TITLE_LENGTH = 200
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -138,8 +150,27 @@ class Station(Base):
     verify_key: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
     box_key: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: When the station last called the hub (written at most every few seconds).
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The version the station last said it runs (``X-Perron-Version``).
+    version: Mapped[str | None] = mapped_column(String(VERSION_LENGTH))
+    #: How the station last took its runs: ``"long-poll"`` or ``"websocket"``.
+    transport: Mapped[str | None] = mapped_column(String(TRANSPORT_LENGTH))
 
     organisation: Mapped[Organisation] = relationship()
+
+
+class StationReport(Base):
+    """The last report a station pushed: audit lines, objections, dataset names (JSON)."""
+
+    __tablename__ = "station_reports"
+
+    station_id: Mapped[int] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: ``{"audit_lines", "audit_total", "objections", "datasets"}`` as JSON (ASCII).
+    content: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Token(Base):
@@ -408,3 +439,22 @@ class RequestResult(Base):
     #: The publications as a JSON list of strings.
     publications: Mapped[str] = mapped_column(Text)
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StudyResult(Base):
+    """A result a researcher published to a study's board, as the signed envelope."""
+
+    __tablename__ = "study_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Chosen by the client (a uuid4 hex) and signed inside the envelope.
+    result_id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH), unique=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(TITLE_LENGTH))
+    kind: Mapped[str] = mapped_column(String(32))
+    #: The signed envelope ``{"body", "signature"}`` as canonical JSON.
+    envelope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    author: Mapped[User] = relationship()

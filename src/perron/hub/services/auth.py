@@ -22,8 +22,9 @@ from sqlalchemy import ColumnElement, Connection, Select, bindparam, delete, lit
 from sqlalchemy.orm import Session
 
 from perron.crypto.keys import PublicKeys, unb64
-from perron.hub.db.models import Station, Token, User, utcnow
+from perron.hub.db.models import Organisation, Station, Token, User, utcnow
 from perron.hub.db.tables import STATIONS, TOKENS, USERS
+from perron.hub.errors import NotFound
 from perron.hub.settings import Settings
 from perron.protocol.errors import AuthenticationFailed, InputError, NotAuthorized
 
@@ -336,3 +337,30 @@ def set_keys(session: Session, principal: Principal, keys: PublicKeys) -> None:
     owner.verify_key = keys.verify_key
     owner.box_key = keys.box_key
     session.commit()
+
+
+def require_organisation(session: Session, user: User, name: str) -> Organisation:
+    """Organisation ``name``, if ``user`` is one of its users or a hub admin.
+
+    Whether an organisation exists is told to hub admins only: anyone else gets
+    ``NotAuthorized`` for every organisation but their own.
+
+    Raises
+    ------
+    NotAuthorized
+        ``user`` is neither of the organisation nor a hub admin.
+    NotFound
+        No such organisation (for a hub admin).
+    """
+    own = user.organisation
+    if own.name == name:
+        return own
+    if user.role != "admin":
+        raise NotAuthorized(
+            f"what organisation {name!r} runs is shown to its own users and to hub admins; "
+            f"{user.username!r} is of {own.name!r}."
+        )
+    org = session.scalar(select(Organisation).where(Organisation.name == name))
+    if org is None:
+        raise NotFound(f"no organisation {name!r} on this hub; GET /api/admin/organisations.")
+    return org

@@ -1,4 +1,4 @@
-"""Tasks, the researcher's side: send a signed task, follow it, cancel it.
+"""Tasks, the researcher's side: send a signed task, follow it, cancel it; list a study's.
 
 Before relaying a task the hub checks what it can: the envelope's signature against
 the requester's registered verify key, that the signed body names this study and
@@ -9,11 +9,14 @@ misdirected tasks early.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal, cast
 
 from sqlalchemy import Connection, bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +26,7 @@ from perron.crypto.envelope import canonical, verify
 from perron.hub.db.models import (
     FINISHED,
     Run,
+    Station,
     Task,
     User,
     utcnow,
@@ -30,10 +34,12 @@ from perron.hub.db.models import (
 from perron.hub.db.tables import RUNS, STATIONS, STUDIES, STUDY_ORGANISATIONS, STUDY_USERS, TASKS
 from perron.hub.errors import Conflict, NotFound
 from perron.hub.services.auth import Caller
-from perron.hub.services.studies import no_study, not_a_member
+from perron.hub.services.studies import no_study, not_a_member, require_member
 from perron.protocol.errors import InputError, NotAuthorized
 
 TASK_ID_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+#: A run's state, and a task's (see :func:`_status`).
+Status = Literal["pending", "claimed", "done", "failed", "cancelled"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,30 @@ class TaskView:
     def finished(self) -> bool:
         """Whether no run will change any more."""
         return self.status in FINISHED
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One station's part of a task in a study's task list (no payload)."""
+
+    station: str
+    status: Status
+    claimed_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """A task in a study's task list: who sent what, and how far it got."""
+
+    task_id: str
+    #: As the signed body names it (``None`` if it names none).
+    algorithm: str | None
+    requester: str
+    created_at: datetime
+    cancelled: bool
+    status: Status
+    runs: tuple[RunSummary, ...]
 
 
 # The statements of a round are built once: constructing one costs more than running
@@ -266,7 +296,7 @@ def task_view(connection: Connection, user: Caller, task_id: str) -> TaskView:
     return TaskView(task_id, _status(task.cancelled, [run.status for run in runs]), runs)
 
 
-def _status(cancelled: bool, statuses: Sequence[str]) -> str:
+def _status(cancelled: bool, statuses: Sequence[str]) -> Status:
     if cancelled:
         return "cancelled"
     if all(status in FINISHED for status in statuses):
@@ -294,3 +324,53 @@ def cancel_task(session: Session, user: User, task_id: str) -> None:
         .values(status="cancelled", finished_at=utcnow())
     )
     session.commit()
+
+
+def study_tasks(
+    session: Session, study_name: str, member: User | Station, limit: int
+) -> list[TaskSummary]:
+    """The study's newest ``limit`` tasks, newest first, without payloads (members only).
+
+    Raises
+    ------
+    NotFound
+        No such study.
+    NotAuthorized
+        ``member`` is not a member of the study.
+    """
+    study = require_member(session, study_name, member)
+    found = session.execute(
+        select(Task.task_id, Task.envelope, User.username, Task.created_at, Task.cancelled)
+        .join(User, User.id == Task.requester_id)
+        .where(Task.study_id == study.id)
+        .order_by(Task.created_at.desc(), Task.task_id.desc())
+        .limit(limit)
+    ).all()
+    runs: defaultdict[str, list[RunSummary]] = defaultdict(list)
+    if found:
+        rows = session.execute(
+            select(Run.task_id, Station.name, Run.status, Run.claimed_at, Run.finished_at)
+            .join(Station, Station.id == Run.station_id)
+            .where(Run.task_id.in_([task.task_id for task in found]))
+            .order_by(Station.name)
+        )
+        for task_id, station, status, claimed_at, finished_at in rows:
+            summary = RunSummary(station, cast(Status, status), claimed_at, finished_at)
+            runs[task_id].append(summary)
+    return [
+        TaskSummary(
+            task_id=task.task_id,
+            algorithm=_algorithm(task.envelope),
+            requester=task.username,
+            created_at=task.created_at,
+            cancelled=task.cancelled,
+            status=_status(task.cancelled, [run.status for run in runs[task.task_id]]),
+            runs=tuple(runs[task.task_id]),
+        )
+        for task in found
+    ]
+
+
+def _algorithm(envelope: str) -> str | None:
+    algorithm = json.loads(envelope).get("body", {}).get("algorithm")
+    return algorithm if isinstance(algorithm, str) else None

@@ -1,21 +1,34 @@
-"""``/api/station``: a station's keys, its next run (long-poll), its answers, its policies."""
+"""``/api/station``: a station's keys, its next run (long-poll), its answers, its policies,
+its report.
+
+The routes that take runs note when the station was seen, with the version its
+``X-Perron-Version`` header names (:mod:`perron.hub.services.stations`), in the unit
+of work they run anyway.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from sqlalchemy import Connection
 
 from perron.hub.api import render
 from perron.hub.api.deps import CurrentPrincipal, CurrentStation, Hub, HubDep, SessionDep, TokenDep
 from perron.hub.api.errors import ERROR_RESPONSES
-from perron.hub.api.schemas import DeliveryPublic, KeysIn, RunResult, SignedPolicyPublic
+from perron.hub.api.schemas import (
+    DeliveryPublic,
+    KeysIn,
+    RunResult,
+    SignedPolicyPublic,
+    StationReportIn,
+)
 from perron.hub.notify import Notifier, poll_until, station_key, task_key
-from perron.hub.services import auth, policies, runs
+from perron.hub.services import auth, policies, runs, stations
 from perron.hub.services.auth import Caller
 from perron.hub.services.runs import Delivery
+from perron.hub.services.stations import LONG_POLL, Sighting
 
 router = APIRouter(prefix="/api/station", tags=["station"], responses=ERROR_RESPONSES)
 
@@ -25,6 +38,18 @@ Wait = Annotated[
 ]
 #: Run ids are PostgreSQL ``integer``s.
 RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The run's id.")]
+Version = Annotated[
+    str | None,
+    Header(
+        alias="X-Perron-Version",
+        description="The station's Perron version, shown on its organisation's pages.",
+    ),
+]
+
+
+def long_poll(version: str | None) -> Sighting:
+    """What a long-poll or an answer over HTTP says of its station."""
+    return Sighting(stations.version_of(version), LONG_POLL)
 
 
 @router.put("/keys", status_code=204)
@@ -52,13 +77,15 @@ def put_station_keys(
     response_model=DeliveryPublic,
     responses={204: {"description": "No run for this station within the wait."}},
 )
-async def next_run(hub: HubDep, token: TokenDep, wait: Wait = 0.0) -> DeliveryPublic | Response:
+async def next_run(
+    hub: HubDep, token: TokenDep, wait: Wait = 0.0, version: Version = None
+) -> DeliveryPublic | Response:
     """Claim the next run for this station, waiting up to ``wait`` seconds for one.
 
     A station can instead hold one WebSocket, ``/api/station/stream``, for all its
     runs and answers (docs/network.md); both take runs from the same queue.
     """
-    return _rendered(await next_delivery(hub, token, wait))
+    return _rendered(await next_delivery(hub, token, wait, long_poll(version)))
 
 
 @dataclass(frozen=True)
@@ -68,6 +95,7 @@ class _Inbox:
     hub: Hub
     token: str
     wait: float
+    sighting: Sighting
     key: str
     #: Held for the whole poll (see :class:`perron.hub.notify.Channels`).
     channel: Notifier
@@ -75,10 +103,11 @@ class _Inbox:
     epoch: int
 
     @classmethod
-    async def open(cls, hub: Hub, token: str, wait: float) -> _Inbox:
+    async def open(cls, hub: Hub, token: str, wait: float, sighting: Sighting) -> _Inbox:
         key = await hub.station_channel(token)
         channel = hub.notifier.channel(key)
-        return cls(hub, token, hub.wait_seconds(wait), key, channel, hub.notifier.epoch(key))
+        epoch = hub.notifier.epoch(key)
+        return cls(hub, token, hub.wait_seconds(wait), sighting, key, channel, epoch)
 
     def claim(self, connection: Connection, station: Caller) -> Delivery | None:
         if self.hub.notifier.epoch(self.key) != self.epoch:
@@ -86,7 +115,9 @@ class _Inbox:
         return runs.claim_next(connection, station, self.hub.settings.lease_seconds)
 
     def _attempt(self, connection: Connection, caller: Caller) -> Delivery | None:
-        return self.claim(connection, caller.require_station())
+        station = caller.require_station()
+        self.hub.sightings.record(connection, station, self.sighting)
+        return self.claim(connection, station)
 
     def _ready(self, found: Delivery | None) -> bool:
         return found is not None or self.hub.notifier.epoch(self.key) != self.epoch
@@ -108,16 +139,22 @@ class _Inbox:
 
 
 async def answer_run(
-    hub: Hub, token: str, run_id: int, result: RunResult, next_wait: float | None
+    hub: Hub,
+    token: str,
+    run_id: int,
+    result: RunResult,
+    next_wait: float | None,
+    sighting: Sighting,
 ) -> Delivery | None:
     """Store a station's answer to one of its runs (idempotent); with ``next_wait``,
     then wait that long for the station's next run and return it (else None)."""
-    inbox = None if next_wait is None else await _Inbox.open(hub, token, next_wait)
+    inbox = None if next_wait is None else await _Inbox.open(hub, token, next_wait, sighting)
     # Read before the first claim below, so that a task sent meanwhile wakes the wait.
     generation = 0 if inbox is None else inbox.channel.generation
 
     def store(connection: Connection, caller: Caller) -> tuple[str | None, Delivery | None]:
         station = caller.require_station()
+        hub.sightings.record(connection, station, sighting)
         finished = runs.finish_run(connection, station, run_id, result.status, result.payload)
         if finished is not None:
             # The researcher's waiting long-poll reads the finished task here, at once.
@@ -134,9 +171,9 @@ async def answer_run(
     return await inbox.deliver(tried=(generation, found))
 
 
-async def next_delivery(hub: Hub, token: str, wait: float) -> Delivery | None:
+async def next_delivery(hub: Hub, token: str, wait: float, sighting: Sighting) -> Delivery | None:
     """Claim the station's next run, waiting up to ``wait`` seconds; None if none came."""
-    inbox = await _Inbox.open(hub, token, wait)
+    inbox = await _Inbox.open(hub, token, wait, sighting)
     return await inbox.deliver()
 
 
@@ -166,13 +203,15 @@ async def post_result(
     hub: HubDep,
     token: TokenDep,
     next_wait: NextWait = None,
+    version: Version = None,
 ) -> DeliveryPublic | Response:
     """Store the station's sealed answer to one of its runs (idempotent).
 
     With ``next_wait`` the same request then waits for the station's next run, so a
     busy station needs one request per run instead of two.
     """
-    return _rendered(await answer_run(hub, token, run_id, result, next_wait))
+    found = await answer_run(hub, token, run_id, result, next_wait, long_poll(version))
+    return _rendered(found)
 
 
 @router.get("/policies")
@@ -186,3 +225,14 @@ def list_policies(station: CurrentStation, session: SessionDep) -> list[SignedPo
         SignedPolicyPublic.model_validate(signed.to_wire())
         for signed in policies.of_station(session, station)
     ]
+
+
+@router.put("/report", status_code=204)
+def put_report(report: StationReportIn, station: CurrentStation, session: SessionDep) -> None:
+    """Replace the station's report: its audit lines, objections and dataset names.
+
+    Shown to the station's organisation (``GET
+    /api/organisations/{org}/stations/{name}/report``). Objections are a count, a
+    time and a digest, never an identifier.
+    """
+    stations.save_report(session, station, report.model_dump())

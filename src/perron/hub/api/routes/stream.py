@@ -17,10 +17,12 @@ The hub answers ``{"run": <delivery or null>}``, the delivery as
 "detail": ..., "status": ...}}`` with the error and HTTP status the HTTP routes
 would give. The token goes in the handshake's ``Authorization: Bearer`` header
 and is checked again, in the database, with every message: a revoked token fails
-at once. An authentication error closes the connection (code 1008); so does a
-user's token, since a station's is required. Other errors (another station's run,
-a cancelled task, a message that does not fit) leave it open. When the hub shuts down it
-answers a waiting station at once and closes (code 1012, "service restart").
+at once. The station's version goes in its ``X-Perron-Version`` header; the hub
+notes it, and when it saw the station, as the HTTP routes do. An authentication
+error closes the connection (code 1008); so does a user's token, since a station's
+is required. Other errors (another station's run, a cancelled task, a message that
+does not fit) leave it open. When the hub shuts down it answers a waiting station at
+once and closes (code 1012, "service restart").
 """
 
 from __future__ import annotations
@@ -30,14 +32,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import Connection
 
 from perron.hub.api import render
 from perron.hub.api.deps import Hub
 from perron.hub.api.errors import describe_problems, status_code
 from perron.hub.api.routes.station import answer_run, next_delivery
 from perron.hub.api.schemas import RunResult
-from perron.hub.services.auth import well_formed
+from perron.hub.services.auth import Caller, well_formed
 from perron.hub.services.runs import Delivery
+from perron.hub.services.stations import WEBSOCKET, Sighting, version_of
 from perron.protocol.errors import AuthenticationFailed, InputError, NotAuthorized, PerronError
 
 router = APIRouter(prefix="/api/station", tags=["station"])
@@ -77,7 +81,7 @@ def _run(found: Delivery | None) -> str:
     return '{"run":null}' if found is None else f'{{"run":{render.delivery_text(found)}}}'
 
 
-async def _reply(hub: Hub, token: str, text: str) -> str:
+async def _reply(hub: Hub, token: str, sighting: Sighting, text: str) -> str:
     try:
         message = StreamMessage.model_validate_json(text)
     except ValidationError as error:
@@ -85,8 +89,9 @@ async def _reply(hub: Hub, token: str, text: str) -> str:
         raise InputError(f"the stream message is not valid: {problems}") from None
     answer = message.answer
     if answer is None:
-        return _run(await next_delivery(hub, token, message.wait))
-    return _run(await answer_run(hub, token, answer.run_id, answer, message.wait))
+        return _run(await next_delivery(hub, token, message.wait, sighting))
+    found = await answer_run(hub, token, answer.run_id, answer, message.wait, sighting)
+    return _run(found)
 
 
 @router.websocket("/stream")
@@ -95,9 +100,14 @@ async def stream(websocket: WebSocket) -> None:
     hub = websocket.app.state.hub
     assert isinstance(hub, Hub)
     await websocket.accept()
+    sighting = Sighting(version_of(websocket.headers.get("x-perron-version")), WEBSOCKET)
+
+    def connect(connection: Connection, caller: Caller) -> None:
+        hub.sightings.record(connection, caller.require_station(), sighting)
+
     try:
         token = well_formed(_bearer(websocket))
-        await hub.run(token, lambda _connection, caller: caller.require_station())
+        await hub.run(token, connect)
     except (AuthenticationFailed, NotAuthorized) as error:
         await websocket.send_text(_error(error))
         await websocket.close(POLICY_VIOLATION)
@@ -106,7 +116,7 @@ async def stream(websocket: WebSocket) -> None:
         while True:
             text = await websocket.receive_text()
             try:
-                reply = await _reply(hub, token, text)
+                reply = await _reply(hub, token, sighting, text)
             except AuthenticationFailed as error:  # e.g. revoked meanwhile
                 await websocket.send_text(_error(error))
                 await websocket.close(POLICY_VIOLATION)
