@@ -1,4 +1,4 @@
-"""``perron station objections add|remove|list`` and ``perron station used-by``."""
+"""``perron station objections add|remove|list|summary`` and ``perron station used-by``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from perron.station.cli import app
+from perron.station.report import digest_key
 from perron.station.transparency import used_by
 from tests.station.support import ID_COLUMN, answer, make_run
 
@@ -77,6 +78,19 @@ def test_a_bad_identifier_changes_nothing(config):
     assert code == 1
     assert "InputError" in output
     assert _invoke("objections", "list", "-c", str(config)) == (0, "")
+
+
+def test_the_summary_is_what_the_station_reports(config, station):
+    _invoke("objections", "add", "-c", str(config), "--at", "2026-03-01T09:00+00:00", "P0001")
+    runner = station(governance={"id_column": ID_COLUMN})
+
+    code, output = _invoke("objections", "summary", "-c", str(config))
+
+    assert code == 0
+    summary = json.loads(output)
+    assert summary == runner.objections.summary(digest_key(runner.keys)).to_wire()
+    assert (summary["count"], summary["updated_at"]) == (1, "2026-03-01T09:00:00.000000+00:00")
+    assert "P0001" not in output
 
 
 def test_objections_need_an_id_column(station):

@@ -14,7 +14,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -37,6 +37,18 @@ class StationInfo:
     keys: PublicKeys
 
 
+@dataclass
+class TaskLog:
+    """The tasks a session sent through the hub, and how many a publication covered."""
+
+    ids: list[str] = field(default_factory=list)
+    published: int = 0
+
+    def unpublished(self) -> list[str]:
+        """The tasks sent since the last publication (what the next one names)."""
+        return self.ids[self.published :]
+
+
 class HttpGrid:
     """A :class:`~perron.protocol.grid.Grid` whose stations sit behind a hub."""
 
@@ -50,6 +62,7 @@ class HttpGrid:
         *,
         timeout: float = 120.0,
         progress: bool = True,
+        tasks: TaskLog | None = None,
     ) -> None:
         self._client = client
         self._study = study
@@ -59,6 +72,12 @@ class HttpGrid:
         self.timeout = timeout
         self.progress = progress
         self.last_task_id: str | None = None
+        #: Every task sent, shared with the grids :meth:`without` makes.
+        self.tasks = tasks if tasks is not None else TaskLog()
+
+    @property
+    def study(self) -> str:
+        return self._study
 
     @property
     def stations(self) -> Sequence[str]:
@@ -80,7 +99,20 @@ class HttpGrid:
             kept,
             timeout=self.timeout,
             progress=self.progress,
+            tasks=self.tasks,
         )
+
+    def publish(self, document: dict[str, Any]) -> str:
+        """Sign a result's document (:func:`perron.client.publish.result_document`) and
+        post it to the study's results; its result id. The tasks sent so far count as
+        published."""
+        sent = len(self.tasks.ids)
+        response = self._client.post(
+            f"/api/studies/{self._study}/results", json={"envelope": sign(document, self._keys)}
+        )
+        check(response)
+        self.tasks.published = sent
+        return str(response.json()["result_id"])
 
     def run_round(self, task: Task) -> Mapping[str, Partial]:
         """Send ``task`` and wait for every station's answer: one request if they come
@@ -144,6 +176,7 @@ class HttpGrid:
         """
         envelope = sign(body, self._keys)
         self.last_task_id = body["task_id"]
+        self.tasks.ids.append(body["task_id"])
         response = self._client.post(
             f"/api/studies/{self._study}/tasks",
             json={"envelope": envelope, "stations": self.stations},

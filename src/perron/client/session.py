@@ -42,6 +42,7 @@ from perron.algorithms.survival.coxph import CoxPH
 from perron.algorithms.survival.kaplan_meier import KaplanMeier
 from perron.algorithms.survival.km_result import KaplanMeierResult
 from perron.algorithms.survival.logrank import Logrank, LogrankResult
+from perron.client.publish import Errors, publish
 from perron.learning.boosting import BoostedModel, tree_progress
 from perron.learning.local import LocalConfig
 from perron.learning.metrics import RoundMetrics
@@ -98,6 +99,21 @@ class Session:
     def grid(self) -> Grid:
         """The transport this session's rounds go through."""
         return self._grid
+
+    def publish(self, result: object, *, title: str, errors: Errors = ()) -> str:
+        """Publish ``result`` to the study's page, signed with your key; its result id.
+
+        ``result`` is what an analysis returned (or an error it raised); ``errors``
+        adds the errors of stations (exceptions, or ``{station, kind, message}``).
+        The hub cannot read the partials it relays, so this is how a result reaches
+        the study's pages; it names the tasks sent since the last publication. See
+        :mod:`perron.client.publish` for the document.
+        """
+        return publish(self._grid, result, title=title, errors=errors)
+
+    def publish_error(self, error: BaseException, *, title: str) -> str:
+        """Publish an analysis that failed: its errors as the stations sent them."""
+        return publish(self._grid, error, title=title)
 
     def summary(
         self,

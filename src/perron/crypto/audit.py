@@ -41,7 +41,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +53,7 @@ from perron.protocol.errors import InputError, SecurityError
 if sys.platform != "win32":
     import fcntl
 
-__all__ = ["GENESIS", "AuditLog", "AuditLogTampered", "verify_audit_log"]
+__all__ = ["GENESIS", "AuditLog", "AuditLogTampered", "verify_audit_lines", "verify_audit_log"]
 
 GENESIS = "0" * 64
 """The ``prev`` of the first line: the hash of an empty log."""
@@ -187,11 +187,81 @@ def verify_audit_log(path: str | Path, expected_head: tuple[int, str] | None = N
     file = Path(path)
     if not file.is_file():
         raise InputError(f"there is no audit log at {file}; check the path.")
-    prev, count = GENESIS, 0
-    anchored: str | None = GENESIS if expected_head is not None and expected_head[0] == 0 else None
-    for number, raw in _lines(file):
+    return verify_audit_lines((raw for _, raw in _lines(file)), expected_head, start=1)
+
+
+def verify_audit_lines(
+    lines: Iterable[str | bytes],
+    expected_head: tuple[int, str] | None = None,
+    *,
+    start: int | None = None,
+) -> int:
+    """Check consecutive lines of an audit log (all of it, or its last lines).
+
+    The checks are those of :func:`verify_audit_log`, which reads its file and
+    calls this: every line canonical, well formed and matching its own hash, every
+    line linked to the one before it, and the entry numbers consecutive. The lines
+    a station reports to the hub (its last few thousand) are checked this way.
+
+    Parameters
+    ----------
+    lines : iterable of str or bytes
+        The lines as written, without their newlines (one trailing newline is
+        ignored).
+    expected_head : tuple of (int, str), optional
+        An anchored head ``(seq, hash)`` (see :func:`verify_audit_log`); it must
+        lie among the lines, or be the entry just before the first.
+    start : int, optional
+        The entry number the first line must have: 1 for a whole log, so that its
+        first line must also link to :data:`GENESIS`. Without it, the lines may be
+        the end of a longer log: they are numbered from the first line's ``seq``, and
+        that line's link to the entry before it (which is not given) is taken as it
+        stands, unless it is entry 1.
+
+    Returns
+    -------
+    int
+        The number of lines checked (for a whole log: its number of entries).
+
+    Raises
+    ------
+    AuditLogTampered
+        If a line was edited, deleted, inserted or moved, is not valid JSON, or the
+        lines end before ``expected_head`` or do not hold it; the error's ``line`` is
+        the entry number where it shows.
+    InputError
+        If ``expected_head`` lies before the lines (they cannot confirm it), or
+        ``start`` is not a positive entry number.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> log = AuditLog(pathlib.Path(tempfile.mkdtemp()) / "audit.jsonl")
+    >>> for i in range(3):
+    ...     _ = log.append({"event": "task", "task_id": f"t{i}"})
+    >>> lines = log.path.read_text().splitlines()
+    >>> verify_audit_lines(lines[1:], expected_head=log.head())
+    2
+    """
+    if isinstance(lines, str | bytes):
+        raise InputError("give the audit lines as a list of lines, not as one text.")
+    if start is not None and (type(start) is not int or start < 1):
+        raise InputError(f"start must be a positive entry number, not {start!r}.")
+    number = start
+    prev: str | None = GENESIS if start == 1 else None
+    first_prev: str | None = None
+    head_seq = -1 if expected_head is None else expected_head[0]
+    anchored: str | None = None
+    count = 0
+    for line in lines:
+        raw = line.encode("utf-8") if isinstance(line, str) else bytes(line)
+        raw = raw.removesuffix(b"\n")
+        if number is None:  # the end of a log: its first line numbers the rest
+            number = _claimed_seq(raw)
         seq, line_prev, digest = _check_line(raw, number)
-        if line_prev != prev:
+        if prev is None and seq == 1:  # the lines begin at the log's first entry
+            prev = GENESIS
+        if prev is not None and line_prev != prev:
             raise AuditLogTampered(
                 number,
                 "has a prev that is not the hash of the line before it "
@@ -201,24 +271,61 @@ def verify_audit_log(path: str | Path, expected_head: tuple[int, str] | None = N
             raise AuditLogTampered(
                 number, f"has seq {seq}, expected {number} (a line was deleted, inserted or moved)"
             )
-        if expected_head is not None and seq == expected_head[0]:
+        if count == 0:
+            first_prev = line_prev
+        if seq == head_seq:
             anchored = digest
-        prev, count = digest, number
+        prev, count, number = digest, count + 1, number + 1
     if expected_head is not None:
-        head_seq, head_hash = expected_head
-        if anchored is None:
-            raise AuditLogTampered(
-                count + 1,
-                f"is missing: the log ends after {count} entries but its anchored head "
-                f"is entry {head_seq} (lines were deleted from the end)",
-            )
-        if anchored != head_hash:
-            raise AuditLogTampered(
-                head_seq,
-                "does not have the anchored head's hash (the log was rewritten "
-                "from this line on, or replaced)",
-            )
+        _check_head(expected_head, anchored, first_prev, (number or 1) - count, count)
     return count
+
+
+def _claimed_seq(raw: bytes) -> int:
+    """The ``seq`` a line says it has (1 if it cannot be read: the checks then say why)."""
+    try:
+        seq = json.loads(raw.decode("ascii")).get("seq")
+    except (UnicodeDecodeError, ValueError, RecursionError, AttributeError):
+        return 1
+    return seq if type(seq) is int and seq >= 1 else 1
+
+
+def _check_head(
+    expected_head: tuple[int, str],
+    anchored: str | None,
+    first_prev: str | None,
+    first: int,
+    count: int,
+) -> None:
+    """That the checked lines ``first .. first + count - 1`` hold the anchored head.
+
+    ``anchored`` is the hash of the line numbered as the head (if among them) and
+    ``first_prev`` the first line's link to the entry before it.
+    """
+    head_seq, head_hash = expected_head
+    last = first + count - 1
+    if head_seq == 0:
+        anchored = GENESIS
+    elif head_seq == first - 1 and count:
+        anchored = first_prev
+    elif head_seq < first:
+        raise InputError(
+            f"the audit lines begin at entry {first}, after the anchored head (entry "
+            f"{head_seq}); they cannot confirm it. Verify the whole log at the station "
+            "(`perron station audit verify`)."
+        )
+    elif head_seq > last:
+        raise AuditLogTampered(
+            last + 1,
+            f"is missing: the log ends after {last} entries but its anchored head "
+            f"is entry {head_seq} (lines were deleted from the end)",
+        )
+    if anchored != head_hash:
+        raise AuditLogTampered(
+            head_seq,
+            "does not have the anchored head's hash (the log was rewritten "
+            "from this line on, or replaced)",
+        )
 
 
 @contextmanager
@@ -259,6 +366,23 @@ def _read_tail(descriptor: int) -> bytes | None:
         if start >= 0:
             return tail[start + 1 : -1]
     return tail[:-1]
+
+
+def _read_last_lines(descriptor: int, count: int) -> list[bytes]:
+    """The file's last ``count`` lines without their newlines (it ends with one)."""
+    if count <= 0:
+        return []
+    position = os.lseek(descriptor, 0, os.SEEK_END)
+    chunks: list[bytes] = []
+    newlines = 0
+    # One newline more than lines wanted: then the first of them is complete too.
+    while position > 0 and newlines <= count:
+        step = min(_TAIL_CHUNK * 16, position)
+        position -= step
+        chunk = os.pread(descriptor, step, position)
+        chunks.append(chunk)
+        newlines += chunk.count(b"\n")
+    return b"".join(reversed(chunks)).split(b"\n")[:-1][-count:]
 
 
 def _count_lines(descriptor: int) -> int:
@@ -328,6 +452,32 @@ class AuditLog:
         """
         with self._lock, self._open() as descriptor, _exclusive(descriptor):
             return self._tail(descriptor)
+
+    def tail(self, count: int) -> tuple[list[str], int]:
+        """The last ``count`` lines as written (without newlines) and the number of entries.
+
+        What a station reports to the hub; :func:`verify_audit_lines` checks them.
+        Only the end of the file is read.
+
+        Raises
+        ------
+        AuditLogTampered
+            If the file's last line is malformed or incomplete.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> log = AuditLog(pathlib.Path(tempfile.mkdtemp()) / "audit.jsonl")
+        >>> for i in range(3):
+        ...     _ = log.append({"event": "task", "task_id": f"t{i}"})
+        >>> lines, total = log.tail(2)
+        >>> len(lines), total, verify_audit_lines(lines, expected_head=log.head())
+        (2, 3, 2)
+        """
+        with self._lock, self._open() as descriptor, _exclusive(descriptor):
+            seq, _ = self._tail(descriptor)
+            lines = _read_last_lines(descriptor, count) if seq else []
+        return [line.decode("ascii", errors="replace") for line in lines], seq
 
     def append(self, entry: dict[str, Any]) -> str:
         """Append one entry, flush and fsync it, and return its hash.

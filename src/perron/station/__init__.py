@@ -10,6 +10,9 @@ Modules in dependency order:
   no objectors);
 - :mod:`.node`: one task through the allow-list, disclosure settings and contract;
 - :mod:`.governance`: the policy checks and cohort of every task;
+- :mod:`.hub_client`: the token and version headers of every request to the hub;
+- :mod:`.link`: how runs arrive (a WebSocket, or long-polls);
+- :mod:`.report`: what the station reports for its holder's pages, and when;
 - :mod:`.runner`: the process that pulls signed tasks, answers sealed and audits;
 - :mod:`.transparency`: which studies used a person's data, from the audit log;
 - :mod:`.cli`: ``perron station ...``.

@@ -192,6 +192,27 @@ def objections_list(
         typer.echo(f"{objection.patient_id}\tobjected {objection.objected_at.isoformat()}\t{state}")
 
 
+@objections_app.command("summary")
+def objections_summary(config: ConfigOption = Path("station.toml")) -> None:
+    """What the station reports of its register to the hub: count, last change, digest.
+
+    The holder's station page shows the same (the digest's start), so the register the
+    hub was told about can be checked against the one here; no identifier is reported.
+    """
+    from perron.crypto.keys import KeyPair  # noqa: PLC0415
+    from perron.protocol.errors import PerronError  # noqa: PLC0415
+    from perron.station.config import StationConfig  # noqa: PLC0415
+    from perron.station.report import digest_key  # noqa: PLC0415
+
+    try:
+        key = digest_key(KeyPair.load(StationConfig.load(config).keys_dir))
+        with _register(config) as register:
+            summary = register.summary(key)
+    except PerronError as error:
+        raise _fail(error) from None
+    typer.echo(json.dumps(summary.to_wire(), indent=2))
+
+
 @app.command("used-by")
 def used_by(
     patient_id: Annotated[str, typer.Argument(help="The identifier or pseudonym.")],

@@ -53,10 +53,11 @@ from perron.catalogue.counts import published
 from perron.catalogue.metadata import DatasetMetadata, PublishedCount
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import InputError
-from perron.protocol.http import check, transport
+from perron.protocol.http import check
 from perron.quality.store import load as load_report
 from perron.quality.store import quality_summary, report_files
 from perron.station.config import StationConfig
+from perron.station.hub_client import hub_client
 from perron.station.objections import ObjectionRegister
 from perron.station.view import DatasetView
 
@@ -247,16 +248,6 @@ def _counts(config: StationConfig, view: DatasetView) -> tuple[int, int | None]:
         return records, None
     ids = view.ids
     return records, len(ids) - sum(1 for pid in excluded if pid in ids)
-
-
-def hub_client(config: StationConfig) -> httpx.Client:
-    """A client for the hub with the station's token."""
-    return httpx.Client(
-        base_url=config.hub_url,
-        headers={"Authorization": f"Bearer {config.token}"},
-        timeout=httpx.Timeout(30.0, connect=5.0),
-        transport=transport(),
-    )
 
 
 def publish(

@@ -28,6 +28,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from perron.protocol.errors import TransportError, error_from_wire
 from perron.protocol.http import check
+from perron.station.hub_client import hub_headers
 
 #: What the hub may add to a wait before an answer counts as lost.
 _GRACE_SECONDS = 10.0
@@ -105,7 +106,7 @@ class StreamLink:
     hub_url
         The hub's address (``http://`` or ``https://``).
     token
-        The station's token, sent in the handshake.
+        The station's token, sent in the handshake (with the station's version).
     """
 
     def __init__(self, hub_url: str, token: str, *, open_timeout: float = 5.0) -> None:
@@ -136,7 +137,7 @@ class StreamLink:
             try:
                 connection = connect(
                     self.url,
-                    additional_headers={"Authorization": f"Bearer {self._token}"},
+                    additional_headers=hub_headers(self._token),
                     open_timeout=self._open_timeout,
                     # Sealed partials are ciphertext: nothing to gain from compressing.
                     compression=None,

@@ -36,6 +36,9 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +46,7 @@ from datetime import UTC, datetime
 from perron.protocol.errors import InputError
 from perron.station._sqlite import Store, transaction
 
-__all__ = ["Objection", "ObjectionRegister", "check_patient_id", "excludes"]
+__all__ = ["Objection", "ObjectionRegister", "RegisterSummary", "check_patient_id", "excludes"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objections (
@@ -78,6 +81,19 @@ class Objection:
             "objected_at": self.objected_at.isoformat(),
             "withdrawn_at": None if self.withdrawn_at is None else self.withdrawn_at.isoformat(),
         }
+
+
+@dataclass(frozen=True)
+class RegisterSummary:
+    """The register as a station reports it: how many objections stand, when it last
+    changed and a keyed digest of its history (``None`` for an empty register)."""
+
+    count: int
+    updated_at: str | None
+    digest: str | None
+
+    def to_wire(self) -> dict[str, int | str | None]:
+        return {"count": self.count, "updated_at": self.updated_at, "digest": self.digest}
 
 
 def excludes(
@@ -280,6 +296,48 @@ class ObjectionRegister(Store):
         granted = None if policy_granted_at is None else _moment(policy_granted_at)
         return frozenset(
             o.patient_id for o in self.list() if excludes(o, granted, apply_to_earlier, moment)
+        )
+
+    def summary(self, key: bytes, *, at: datetime | None = None) -> RegisterSummary:
+        """What the station may tell the hub of its register: never an identifier.
+
+        Parameters
+        ----------
+        key
+            The station's secret digest key (:func:`perron.station.report.digest_key`).
+        at
+            The moment whose standing objections are counted (default: now).
+
+        Returns
+        -------
+        RegisterSummary
+            The number of standing objections, when the register last changed, and a
+            digest of its whole history keyed with ``key``: it changes with every
+            change, and without the key nobody can test a guessed identifier against it.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> with ObjectionRegister(pathlib.Path(tempfile.mkdtemp()) / "o.sqlite") as reg:
+        ...     empty = reg.summary(b"k")
+        ...     _ = reg.add("P001")
+        ...     (empty.count, empty.updated_at, empty.digest), reg.summary(b"k").count
+        ((0, None, None), 1)
+        """
+        moment = _moment(at)
+        rows = self.list()
+        if not rows:
+            return RegisterSummary(0, None, None)
+        changes = [o.objected_at for o in rows] + [o.withdrawn_at for o in rows if o.withdrawn_at]
+        mac = hmac.new(key, digestmod=hashlib.sha256)
+        for objection in rows:
+            wire = objection.to_wire()
+            line = [wire["patient_id"], wire["objected_at"], wire["withdrawn_at"]]
+            mac.update(json.dumps(line, separators=(",", ":")).encode() + b"\n")
+        return RegisterSummary(
+            count=sum(1 for o in rows if o.active_at(moment)),
+            updated_at=_text(max(changes)),
+            digest=mac.hexdigest(),
         )
 
     def _select(self, query: str, args: tuple[str, ...]) -> tuple[Objection, ...]:

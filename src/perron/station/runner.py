@@ -24,7 +24,10 @@ For every delivered run the station
 It makes outbound connections only: one WebSocket to the hub, or long-polls
 (:mod:`perron.station.link`), so a task arrives within milliseconds; when the hub
 is unreachable it retries with back-off and picks up its pending runs when the hub
-is back.
+is back. Every request carries the station's Perron version
+(:mod:`perron.station.hub_client`), and while idle, between its polls, the station
+reports its audit log's end, its objection register's summary and its datasets for
+its holder's pages (:mod:`perron.station.report`).
 """
 
 from __future__ import annotations
@@ -53,22 +56,26 @@ from perron.protocol.errors import (
     TransportError,
     error_to_wire,
 )
-from perron.protocol.http import check, transport
+from perron.protocol.http import check
 from perron.protocol.messages import Partial, Task
 from perron.quality.store import report_files
 from perron.station.config import StationConfig
 from perron.station.counter import TaskCounter
 from perron.station.governance import Admission, Governor, policy_rule
+from perron.station.hub_client import VERSION_HEADER, hub_client, perron_version
 from perron.station.link import HttpLink, HubLink, StreamLink
 from perron.station.node import Station
 from perron.station.objections import ObjectionRegister
 from perron.station.policies import HubPolicies, PolicyBook, PolicySource
 from perron.station.query_ledger import SqliteLedger
+from perron.station.report import ReportPusher, digest_key
 from perron.station.view import DatasetView
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 25.0
+#: How long a station that just answered a run waits for the next before it reports.
+REPORT_IDLE_SECONDS = 2.0
 _MAX_BACKOFF = 5.0
 
 
@@ -116,17 +123,22 @@ class StationRunner:
         self.audit = AuditLog(config.audit_log)
         #: Stores an answer while the audit entry is written (see :meth:`answer`).
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="station-store")
-        self.client = client or httpx.Client(
-            base_url=config.hub_url,
-            headers={"Authorization": f"Bearer {config.token}"},
-            timeout=httpx.Timeout(POLL_SECONDS + 10.0, connect=5.0),
-            transport=transport(),
-        )
+        self.client = client or hub_client(config, timeout=POLL_SECONDS + 10.0)
+        self.client.headers.setdefault(VERSION_HEADER, perron_version())
         #: Where runs come from and answers go (station.toml's ``transport``).
         self.link: HubLink = (
             StreamLink(config.hub_url, config.token)
             if config.transport == "websocket"
             else HttpLink(self.client)
+        )
+        #: Sends the holder's pages the audit log's end, the register's summary and
+        #: the datasets, between polls (:mod:`perron.station.report`).
+        self.reporter = ReportPusher(
+            self.client,
+            self.audit,
+            self.objections,
+            [config.dataset_name],
+            digest_key(self.keys),
         )
         book = None
         if settings.signers:
@@ -179,7 +191,10 @@ class StationRunner:
                 if not registered:
                     self.register_keys()
                     registered = True
-                self.poll_once(POLL_SECONDS)
+                    self.reporter.restart()
+                # Idle here: no run is being answered, so the report may go out.
+                self.reporter.push_if_due()
+                self.poll_once(self._idle_wait())
                 backoff = 0.2
             except (httpx.TransportError, TransportError) as error:
                 logger.warning(
@@ -195,11 +210,20 @@ class StationRunner:
         run = self.link.next_run(wait)
         if run is None:
             return False
+        # After a run the audit head has changed: wait a short while for the next run
+        # (the next round of an analysis comes within milliseconds), then return, so
+        # that the report goes out while the station is idle.
+        next_wait = min(wait, REPORT_IDLE_SECONDS) if self.reporter.enabled else wait
         while run is not None:
             # The answer also asks for the next run: one exchange per run.
             status, sealed = self.answer(run)
-            run = self.link.answer(int(run["run_id"]), status, sealed, wait)
+            run = self.link.answer(int(run["run_id"]), status, sealed, next_wait)
         return True
+
+    def _idle_wait(self) -> float:
+        """How long the next poll may wait: until a pending report is due, at most a poll."""
+        due = self.reporter.due_in()
+        return POLL_SECONDS if due is None else min(POLL_SECONDS, max(due, 0.1))
 
     def answer(self, run: dict[str, Any]) -> tuple[str, str]:
         """The sealed answer to one delivered run (and its status)."""
