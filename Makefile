@@ -31,9 +31,17 @@ demo-ci:
 	rm -rf $(DEMO_CI_VENV) out-demo-ci
 	$(MAKE) demo VENV=$(DEMO_CI_VENV) OUT=out-demo-ci
 
+# The web pages are tested in a real browser (tests/web): Debian's headless Chromium,
+# driven by Playwright; installed here where it is missing (never a downloaded build).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get install -y --no-install-recommends chromium \
+	  || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
+
 # pytest exits 5 when it ran no test; make treats that as a failure like any other.
-test: $(VENV)/.dev
-	$(BIN)/python -m pytest -n 2 -q
+test: $(VENV)/.dev $(CHROMIUM)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 check: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks

@@ -83,6 +83,14 @@ def demo(
             "recalibrated on three hospitals' WHAS500 patients, with calibration plots.",
         ),
     ] = False,
+    ui: Annotated[
+        bool,
+        typer.Option(
+            "--ui",
+            help="The web interface: a hub with three hospitals' stations, a study with "
+            "results and a request waiting for sign-offs; runs until Ctrl-C.",
+        ),
+    ] = False,
     everything: Annotated[
         bool,
         typer.Option(
@@ -100,6 +108,11 @@ def demo(
     if everything:
         if not all(report.ok for report in run_tour(console, out)):
             raise typer.Exit(1)
+        return
+    if ui:
+        from perron.demos.ui import main as ui_main  # noqa: PLC0415
+
+        ui_main(console)
         return
     # One step, run by the tour's own table; with several options the first here wins.
     for option, wanted in (

@@ -260,6 +260,7 @@ def run_route(console: Console) -> RouteOutcome:
     with console.status("starting a hub and three station processes on 127.0.0.1 ..."):
         network.start()
     try:
+        console.print(f"web interface while this demo runs: {network.url}/ui/")
         create_people(network, people)
         north = network.workdir / "stations" / "hospital_north"
         objectors = list(stations["hospital_north"]["patient_id"].iloc[:OBJECTORS])

@@ -111,6 +111,10 @@ def main(console: Console, out: Path, *, simulate_only: bool = False) -> LungOut
         network.start()
     try:
         console.print(f"hub at {network.url}; stations {', '.join(network.stations)} running")
+        console.print(
+            f"web interface while this demo runs: {network.url}/ui/ "
+            "(`perron demo --ui` keeps one running to click through)"
+        )
         results = run_study(network.connect(progress=True))
         plots = report(console, results, out)
         comparison = side_by_side(results, reference)

@@ -1,0 +1,2 @@
+"""The pages, one module per persona: public (patients and citizens), researcher,
+holder (data manager, IT officer), inbox (the deciding roles) and admin."""

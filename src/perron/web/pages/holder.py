@@ -1,0 +1,93 @@
+"""A holder's pages (data manager, IT officer): its stations, their state and reports.
+
+A station reports to the hub what its holder's people need to see here: its audit
+log (a hash chain, verified again on this page), its objection register as a count
+and digest (never an identifier: the register stays at the station) and its
+datasets; the datasets' public descriptions, with the quality report, are in the
+catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from perron.crypto import audit
+from perron.web.security import form
+from perron.web.views import PageDep
+
+router = APIRouter()
+
+#: Audit entries shown on the page, newest first (the download has all reported).
+SHOWN_ENTRIES = 50
+
+
+def _org(page: PageDep, org: str) -> str:
+    me = page.require_user()
+    return org or str(me["organisation"])
+
+
+@router.get("/stations")
+async def stations(page: PageDep, org: str = "") -> Response:
+    organisation = _org(page, org)
+    listed = await page.api.get(f"/api/organisations/{organisation}/stations")
+    return page.render("stations.html", org=organisation, stations=listed)
+
+
+async def _station_page(
+    page: PageDep, org: str, name: str, verified: dict[str, Any] | None
+) -> Response:
+    organisation = _org(page, org)
+    listed = await page.api.get(f"/api/organisations/{organisation}/stations")
+    state = next((s for s in listed if s["name"] == name), None)
+    report = await page.api.get(f"/api/organisations/{organisation}/stations/{name}/report")
+    described = await page.api.get("/api/catalogue", holder=organisation)
+    datasets = [e for e in described if e["station"] == name]
+    entries = [_entry(line) for line in report["audit_lines"][-SHOWN_ENTRIES:]][::-1]
+    return page.render(
+        "station.html",
+        org=organisation,
+        name=name,
+        state=state,
+        report=report,
+        entries=entries,
+        datasets=datasets,
+        verified=verified,
+    )
+
+
+def _entry(line: str) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return {"seq": "?", "time": "", "event": "(unreadable line)", "detail": line[:200]}
+    entry = record.get("entry", {}) if isinstance(record, dict) else {}
+    detail = {k: v for k, v in entry.items() if k not in ("event",)}
+    return {
+        "seq": record.get("seq", "?"),
+        "time": record.get("time", ""),
+        "event": entry.get("event", entry.get("kind", "")),
+        "detail": ", ".join(f"{k}={v}" for k, v in detail.items())[:300],
+    }
+
+
+@router.get("/stations/{name}")
+async def station(page: PageDep, name: str, org: str = "") -> Response:
+    return await _station_page(page, org, name, None)
+
+
+@router.post("/stations/{name}/verify")
+async def verify(page: PageDep, name: str, org: str = "") -> Response:
+    await form(page.request)
+    organisation = _org(page, org)
+    report = await page.api.get(f"/api/organisations/{organisation}/stations/{name}/report")
+    lines = report["audit_lines"]
+    try:
+        count = audit.verify_audit_lines(lines)
+        verified: dict[str, Any] = {"ok": True, "count": count, "total": report["audit_total"]}
+    except audit.AuditLogTampered as error:
+        verified = {"ok": False, "problem": str(error)}
+    return await _station_page(page, org, name, verified)
