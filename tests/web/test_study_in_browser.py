@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -193,8 +195,18 @@ def test_the_holder_sees_its_station_and_verifies_its_audit_log(
     expect(row).to_contain_text("0.1.0")
     row.get_by_role("link", name="hospital_north").click()
     expect(data_manager.locator("#objections")).to_contain_text("objection")
+    # The station reports between polls, once its runs are done: wait for the entries.
+    entries = data_manager.locator("#audit tbody tr")
+    deadline = time.monotonic() + 60
+    while entries.count() == 0 and time.monotonic() < deadline:
+        time.sleep(1.0)
+        data_manager.reload()
+    assert entries.count() > 0
+    expect(data_manager.locator("#audit")).to_contain_text("kaplan_meier")
     data_manager.locator("#verify").click()
-    expect(data_manager.locator("#verified")).to_contain_text("The chain holds")
+    verified = data_manager.locator("#verified")
+    expect(verified).to_contain_text("The chain holds")
+    assert int(re.search(r"holds: (\d+) entries", verified.inner_text()).group(1)) > 0  # type: ignore[union-attr]
     screenshot(data_manager, "ui-station")
     # Another hospital's station is not shown to it.
     data_manager.goto(f"{world.url}stations?org=hospital-centre")

@@ -60,17 +60,30 @@ async def _station_page(
 
 
 def _entry(line: str) -> dict[str, Any]:
+    """What the page shows of one audit line: the analysis, who asked and what came of it."""
     try:
         record = json.loads(line)
     except ValueError:
-        return {"seq": "?", "time": "", "event": "(unreadable line)", "detail": line[:200]}
-    entry = record.get("entry", {}) if isinstance(record, dict) else {}
-    detail = {k: v for k, v in entry.items() if k not in ("event",)}
+        record = None
+    if not isinstance(record, dict) or not isinstance(record.get("entry"), dict):
+        return {
+            "seq": "?",
+            "time": "",
+            "analysis": "(unreadable line)",
+            "requester": "",
+            "outcome": "",
+            "task": "",
+        }
+    entry = record["entry"]
+    error = entry.get("error")
+    outcome = error.get("kind", "error") if isinstance(error, dict) else entry.get("outcome", "")
     return {
         "seq": record.get("seq", "?"),
-        "time": record.get("time", ""),
-        "event": entry.get("event", entry.get("kind", "")),
-        "detail": ", ".join(f"{k}={v}" for k, v in detail.items())[:300],
+        "time": str(record.get("time", "")),
+        "analysis": entry.get("algorithm", entry.get("event", "")),
+        "requester": entry.get("requester", ""),
+        "outcome": outcome,
+        "task": str(entry.get("task_id", ""))[:12],
     }
 
 
