@@ -8,6 +8,8 @@ admin, nobody), for what it shows and what it refuses.
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from perron.catalogue.metadata import EXAMPLE
+from perron.crypto.envelope import sign
 from perron.hub.app import create_app
 from perron.hub.migrate import upgrade
 from perron.hub.settings import Settings
@@ -246,3 +250,56 @@ def test_a_clerk_without_the_role_is_refused_by_the_hub_and_told_why(
     assert answer.status_code == 403
     assert "data_manager" in answer.text or "data manager" in answer.text
     assert len(gov.track(request_id, "umc-north")["history"]) == 1
+
+
+def test_a_dataset_page_shows_the_description_and_its_quality_summary(gov: World) -> None:
+    described = copy.deepcopy(EXAMPLE) | {"holder": "umc-north", "name": "lung"}
+    described["quality_report"] = {"summary": "DQD: 412 checks, 3 failed <b>(dates)</b>"}
+    answer = gov.call("st-north", "PUT", "/api/catalogue/datasets/umc-north/lung", json=described)
+    assert answer.status_code in (200, 201), answer.text
+    listed = signed_in(gov, None).get("/ui/catalogue?text=" + described["title"].split()[0])
+    assert "/ui/catalogue/umc-north/lung" in listed.text
+    page = signed_in(gov, None).get("/ui/catalogue/umc-north/lung")
+    assert page.status_code == 200
+    assert described["title"] in page.text
+    assert "DQD: 412 checks, 3 failed &lt;b&gt;(dates)&lt;/b&gt;" in page.text
+
+
+def test_a_draft_is_shown_to_the_holder_and_runs_no_script(gov: World, request_id: str) -> None:
+    page = signed_in(gov, "nora").get(f"/ui/requests/{request_id}/drafts/dpia?holder=umc-north")
+    assert page.status_code == 200
+    assert "DPIA" in page.text or "Data protection" in page.text
+    assert "script-src" not in page.headers["content-security-policy"]
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+
+
+def test_a_published_result_downloads_as_its_signed_json(gov: World, request_id: str) -> None:
+    ana = gov.users["ana"]
+    body = {
+        "result_id": "ab" * 16,
+        "study": "lung-survival",
+        "title": "Counts",
+        "kind": "count",
+        "task_ids": [],
+        "created_at": "2026-12-07T10:00:00+00:00",
+        "tables": [{"name": "Counts", "columns": ["station", "n"], "rows": [["st-north", 40]]}],
+        "figure": None,
+        "errors": [],
+    }
+    posted = gov.call(
+        "ana", "POST", "/api/studies/lung-survival/results", json={"envelope": sign(body, ana.keys)}
+    )
+    assert posted.status_code == 201, posted.text
+    browser = signed_in(gov, "ana")
+    download = browser.get(f"/ui/studies/lung-survival/results/{'ab' * 16}/download.json")
+    assert download.status_code == 200
+    assert "attachment" in download.headers["content-disposition"]
+    assert json.loads(download.text)["envelope"]["body"] == body
+    csv_text = browser.get(f"/ui/studies/lung-survival/results/{'ab' * 16}/download.csv").text
+    assert csv_text.splitlines() == ["station,n", "st-north,40"]
+    assert "Counts" in browser.get("/ui/feasibility").text
+    # Not for someone outside the study.
+    assert (
+        signed_in(gov, "olaf").get(f"/ui/studies/lung-survival/results/{'ab' * 16}").status_code
+        == 403
+    )
