@@ -6,6 +6,9 @@ Nothing here skips: if PostgreSQL cannot be reached, the tests that need it fail
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -36,3 +39,17 @@ def drop_postgres_database(name: str) -> None:
             (name,),
         )
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+@contextmanager
+def fresh_database(backend: str, folder: Path) -> Iterator[str]:
+    """The URL of a new, empty database of ``backend`` (a SQLite file in ``folder``, or a
+    PostgreSQL database of its own, dropped afterwards)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'fresh.db'}"
+        return
+    name = create_postgres_database()
+    try:
+        yield postgres_url(name)
+    finally:
+        drop_postgres_database(name)

@@ -23,12 +23,7 @@ from perron.hub.migrate import check, current, downgrade, upgrade
 from perron.station.config import StationConfig
 from perron.station.datasets import DatasetsFile, publish, withdraw
 from perron.station.objections import ObjectionRegister
-from tests.hub.databases import (
-    BACKENDS,
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_url,
-)
+from tests.hub.databases import BACKENDS, fresh_database
 from tests.hub.test_storage import every_stored_value
 from tests.hub.world import World
 
@@ -54,13 +49,7 @@ def assert_error(answer, status: int, kind: str, text: str = "") -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_catalogue_migration_builds_its_table_and_goes_back(backend: str, tmp_path: Path):
-    name = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    else:
-        name = create_postgres_database()
-        url = postgres_url(name)
-    try:
+    with fresh_database(backend, tmp_path) as url:
         upgrade(url)
         assert current(url) == "0004"
         check(url)
@@ -68,9 +57,6 @@ def test_the_catalogue_migration_builds_its_table_and_goes_back(backend: str, tm
         assert current(url) == "0002"
         upgrade(url)
         check(url)
-    finally:
-        if name is not None:
-            drop_postgres_database(name)
 
 
 # Publishing

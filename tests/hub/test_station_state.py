@@ -18,12 +18,7 @@ from perron.hub.app import create_app
 from perron.hub.migrate import check, current, downgrade, upgrade
 from perron.hub.services.stations import Sighting, Sightings, version_of
 from perron.hub.settings import Settings
-from tests.hub.databases import (
-    BACKENDS,
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_url,
-)
+from tests.hub.databases import BACKENDS, fresh_database
 from tests.hub.world import World
 
 
@@ -81,13 +76,7 @@ def read_report(world: World, who: str, org: str = "A", name: str = "sa"):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_migration_adds_the_columns_and_tables_and_goes_back(backend: str, tmp_path: Path):
-    name = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    else:
-        name = create_postgres_database()
-        url = postgres_url(name)
-    try:
+    with fresh_database(backend, tmp_path) as url:
         upgrade(url)
         assert current(url) == "0004"
         check(url)
@@ -95,9 +84,6 @@ def test_the_migration_adds_the_columns_and_tables_and_goes_back(backend: str, t
         assert current(url) == "0003"
         upgrade(url)
         check(url)
-    finally:
-        if name is not None:
-            drop_postgres_database(name)
 
 
 # Sightings
