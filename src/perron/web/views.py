@@ -20,17 +20,6 @@ from perron.web.security import csrf_token, keep_csrf, session_token
 
 #: Roles held in a holder organisation that get the holder's pages.
 HOLDER_ROLES = frozenset({"data_manager", "it_admin", "org_admin"})
-#: Roles that take go/no-go decisions on a step of the route.
-DECIDING_ROLES = frozenset(
-    {
-        "researcher",
-        "data_manager",
-        "privacy_officer",
-        "legal_counsel",
-        "it_admin",
-        "security_officer",
-    }
-)
 
 templates = jinja2.Environment(
     loader=jinja2.PackageLoader("perron.web", "templates"),

@@ -9,21 +9,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from perron.governance.roles import Role
 from perron.web.hubapi import HubError
 from perron.web.security import form
 from perron.web.views import PageDep
 
 router = APIRouter()
 
-ROLES = (
-    "researcher",
-    "data_manager",
-    "privacy_officer",
-    "legal_counsel",
-    "it_admin",
-    "security_officer",
-    "org_admin",
-)
+#: The roles a member can hold in an organisation, in the route's order.
+ROLES = tuple(role.value for role in Role)
 
 
 async def _admin(
