@@ -41,7 +41,7 @@ $(CHROMIUM):
 
 # pytest exits 5 when it ran no test; make treats that as a failure like any other.
 test: $(VENV)/.dev $(CHROMIUM)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 -q
 
 check: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks

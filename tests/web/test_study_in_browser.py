@@ -36,8 +36,6 @@ HOLDER_STEPS = (
     Step.INSTALLATION,
     Step.RISK_ASSESSMENT,
 )
-#: The tests share one network and build on each other: one xdist worker runs them in order.
-pytestmark = pytest.mark.xdist_group("browser-study")
 DESK_OF = {role: desk for desk, roles in STAFF.items() for role in roles}
 
 
@@ -106,7 +104,13 @@ def _request_in_browser(page: Page, world: UiWorld) -> str:
     return page.url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def test_a_whole_study_through_the_pages(world: UiWorld, people: People) -> None:
+@pytest.fixture(scope="module")
+def study(world: UiWorld, people: People) -> str:
+    """The study taken along the route through the pages, run and published; its KM result.
+
+    A fixture, not a first test: the tests after it need the study whichever xdist
+    worker runs them (each worker that runs one builds its own network and study).
+    """
     researcher = people(RESEARCHER)
     request_id = _request_in_browser(researcher, world)
     # The title is shown as text, not run as a script.
@@ -158,7 +162,11 @@ def test_a_whole_study_through_the_pages(world: UiWorld, people: People) -> None
     with pytest.raises(OutsidePolicy) as refused:
         session.summary(["wt_loss"])
     session.publish_error(refused.value, title="Weight loss")
+    return km_id
 
+
+def test_a_whole_study_through_the_pages(world: UiWorld, people: People, study: str) -> None:
+    researcher, km_id = people(RESEARCHER), study
     researcher.goto(f"{world.url}studies/{STUDY}")
     expect(researcher.locator("#results")).to_contain_text("Overall survival by sex")
     tasks = researcher.locator("#tasks")
@@ -185,6 +193,7 @@ def test_a_whole_study_through_the_pages(world: UiWorld, people: People) -> None
     expect(researcher.locator("#errors")).to_contain_text("wt_loss")
 
 
+@pytest.mark.usefixtures("study")
 def test_the_holder_sees_its_station_and_verifies_its_audit_log(
     world: UiWorld, people: People
 ) -> None:
@@ -214,6 +223,7 @@ def test_the_holder_sees_its_station_and_verifies_its_audit_log(
     expect(data_manager.locator("body")).not_to_contain_text("hospital_centre")
 
 
+@pytest.mark.usefixtures("study")
 def test_a_patient_reads_the_register_without_signing_in(world: UiWorld, browser: Browser) -> None:
     page = browser.new_context().new_page()
     page.goto(f"{world.url}register")
