@@ -37,13 +37,21 @@ async def stations(page: PageDep, org: str = "") -> Response:
     return page.render("stations.html", org=organisation, stations=listed)
 
 
-async def _station_page(
-    page: PageDep, org: str, name: str, verified: dict[str, Any] | None
-) -> Response:
+def _verified(report: dict[str, Any]) -> dict[str, Any]:
+    """The audit chain of ``report`` checked again, here, line by line."""
+    try:
+        count = audit.verify_audit_lines(report["audit_lines"])
+    except audit.AuditLogTampered as error:
+        return {"ok": False, "problem": str(error)}
+    return {"ok": True, "count": count, "total": report["audit_total"]}
+
+
+async def _station_page(page: PageDep, org: str, name: str, *, verify: bool) -> Response:
     organisation = _org(page, org)
     listed = await page.api.get(f"/api/organisations/{organisation}/stations")
     state = next((s for s in listed if s["name"] == name), None)
     report = await page.api.get(f"/api/organisations/{organisation}/stations/{name}/report")
+    verified = _verified(report) if verify else None
     described = await page.api.get("/api/catalogue", holder=organisation)
     datasets = [e for e in described if e["station"] == name]
     entries = [_entry(line) for line in report["audit_lines"][-SHOWN_ENTRIES:]][::-1]
@@ -89,18 +97,10 @@ def _entry(line: str) -> dict[str, Any]:
 
 @router.get("/stations/{name}")
 async def station(page: PageDep, name: str, org: str = "") -> Response:
-    return await _station_page(page, org, name, None)
+    return await _station_page(page, org, name, verify=False)
 
 
 @router.post("/stations/{name}/verify")
 async def verify(page: PageDep, name: str, org: str = "") -> Response:
     await form(page.request)
-    organisation = _org(page, org)
-    report = await page.api.get(f"/api/organisations/{organisation}/stations/{name}/report")
-    lines = report["audit_lines"]
-    try:
-        count = audit.verify_audit_lines(lines)
-        verified: dict[str, Any] = {"ok": True, "count": count, "total": report["audit_total"]}
-    except audit.AuditLogTampered as error:
-        verified = {"ok": False, "problem": str(error)}
-    return await _station_page(page, org, name, verified)
+    return await _station_page(page, org, name, verify=True)
