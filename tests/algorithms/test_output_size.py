@@ -76,6 +76,15 @@ TRAIN = {
 STUMP = Tree((1, -1, -1), (0.0, 0.0, 0.0), (1, -1, -1), (2, -1, -1), (0.0, -0.1, 0.1)).to_wire()
 BOOSTED = {"loss": "logistic", "design": DESIGN, "validation": 0.2, "seed": 1}
 
+#: Weekly counts (perron.algorithms.surveillance.weekly_counts) of g in a or b, by g.
+WEEKLY = {
+    "case": [{"column": "g", "in": ["a", "b"]}],
+    "date": "d",
+    "first": "2024-W01",
+    "last": "2024-W04",
+    "by": ["g"],
+}
+
 #: Every round type of every installed algorithm, with fixed parameters.
 STEPS: list[tuple[str, dict[str, Any]]] = [
     ("summary", {"columns": ["x"]}),
@@ -176,6 +185,9 @@ STEPS: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     ("boosted_trees", {**BOOSTED, "step": "evaluate", "base": 0.0, "trees": [STUMP]}),
+    ("weekly_counts", WEEKLY),
+    ("weekly_counts", {**WEEKLY, "report_date": "d", "max_delay": 2}),
+    ("weekly_counts", {**WEEKLY, "levels": {"g": ["a", "b", "c"]}, "epsilon": 1.0}),
 ]
 
 
@@ -197,6 +209,8 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
             "g": np.tile(["a", "b", "c"], n)[:n],
             # Whole "days" 1..4: event times stay the same set whatever the rows.
             "t": np.tile([1.0, 2.0, 3.0, 4.0, 4.0], n)[:n],
+            # Dates of three weeks: the weekly counts' layout stays the same whatever the rows.
+            "d": np.tile(["2024-01-01", "2024-01-09", "2024-01-21"], n)[:n],
         }
     )
 

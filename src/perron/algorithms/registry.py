@@ -24,6 +24,7 @@ from perron.algorithms.statistics.summary import Summary
 from perron.algorithms.survival.coxph import CoxPH
 from perron.algorithms.survival.kaplan_meier import KaplanMeier
 from perron.algorithms.survival.logrank import Logrank
+from perron.algorithms.surveillance.weekly_counts import WeeklyCounts
 
 AlgorithmClass = type[FederatedAlgorithm[Any, Any]]
 
@@ -48,6 +49,7 @@ INSTALLED: Mapping[str, AlgorithmClass] = MappingProxyType(
             Validate,
             Recalibrate,
             GradientBoosting,
+            WeeklyCounts,
         )
     }
 )

@@ -37,6 +37,9 @@ from perron.algorithms.statistics.dp_release import DPRelease, DPResult
 from perron.algorithms.statistics.histogram import Histogram, HistogramResult
 from perron.algorithms.statistics.quantile import Quantile, QuantileResult
 from perron.algorithms.statistics.summary import COMBINED, Summary, SummaryResult
+from perron.algorithms.surveillance.case_counts import CountSpec
+from perron.algorithms.surveillance.weekly_counts import WeeklyCounts
+from perron.algorithms.surveillance.weekly_result import WeeklyCountsResult
 from perron.algorithms.survival.cox_result import CoxResult
 from perron.algorithms.survival.coxph import CoxPH
 from perron.algorithms.survival.kaplan_meier import KaplanMeier
@@ -434,6 +437,29 @@ class Session:
         """Differentially private counts of ``column`` in bins ``[e_i, e_i+1)``, with the
         counts below the first edge and from the last edge up."""
         return DPRelease("histogram", column, epsilon, edges=edges).run(self._grid, disclosure)
+
+    def weekly_counts(
+        self,
+        *,
+        case: Sequence[Mapping[str, Any]],
+        date: str,
+        first: str,
+        last: str,
+        by: Sequence[str] = (),
+        bands: Mapping[str, Sequence[float]] | None = None,
+        levels: Mapping[str, Sequence[Any]] | None = None,
+        report_date: str | None = None,
+        max_delay: int = 0,
+        epsilon: float | None = None,
+        disclosure: Disclosure = None,
+    ) -> WeeklyCountsResult:
+        """Cases of a case definition per ISO week (``first``, ``last``: ``2024-W05``)
+        at every station, pooled; ``.detect()`` raises alarms and ``.nowcast()`` corrects
+        the last weeks for reporting delay. See :mod:`perron.algorithms.surveillance`."""
+        params: dict[str, Any] = {"case": case, "date": date, "first": first, "last": last}
+        params |= {"by": by, "bands": bands, "levels": levels, "report_date": report_date}
+        params |= {"max_delay": max_delay, "epsilon": epsilon}
+        return WeeklyCounts(CountSpec.from_params(params)).run(self._grid, disclosure)
 
     def quality(
         self,

@@ -324,6 +324,11 @@ def check_task(
     for param, bound in policy.algorithms[algorithm].items():
         if param in params:
             _check_bound(study, algorithm, param, params[param], bound)
+        elif bound.get("required") is True:
+            raise OutsidePolicy(
+                f"policy rule 'parameter': {algorithm}.{param} must be given in study "
+                f"{study!r} (its policy fixes it); the task leaves it out."
+            )
     check_budget(policy, requested_epsilon(params), epsilon_spent)
     policy.columns_of(dataset)
 
@@ -393,7 +398,7 @@ def check_budget(policy: StudyPolicy, epsilon: float, spent: float) -> None:
 def _check_bound(
     study: str, algorithm: str, param: str, value: Any, bound: Mapping[str, Any]
 ) -> None:
-    unknown = sorted(set(bound) - {"min", "max", "one_of"})
+    unknown = sorted(set(bound) - {"min", "max", "one_of", "required"})
     if unknown:
         # Fail closed: a bound the station cannot read must not pass as no bound.
         raise OutsidePolicy(

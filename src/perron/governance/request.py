@@ -106,7 +106,9 @@ class AnalysisRequest(_Strict):
     """An analysis the researcher intends to run, with bounds on its parameters.
 
     ``bounds`` maps a parameter name to ``{"min": x, "max": y}`` or to
-    ``{"one_of": [...]}``; the agreed bounds become part of each holder's policy.
+    ``{"one_of": [...]}``, with ``"required": true`` when a task must give the
+    parameter (a task that leaves out a bounded parameter otherwise passes that
+    bound); the agreed bounds become part of each holder's policy.
     """
 
     algorithm: str = Field(min_length=1, max_length=64)
@@ -132,12 +134,14 @@ def _is_number(value: Any) -> bool:
 
 
 def _check_bound(param: str, bound: dict[str, Any]) -> None:
-    unknown = sorted(set(bound) - {"min", "max", "one_of"})
-    if unknown or not bound:
+    unknown = sorted(set(bound) - {"min", "max", "one_of", "required"})
+    if unknown or not set(bound) - {"required"}:
         raise ValueError(
             f"the bound of parameter {param!r} has keys {sorted(bound)}; write "
             '{"min": x, "max": y} (either or both) or {"one_of": [...]}'
         )
+    if "required" in bound and not isinstance(bound["required"], bool):
+        raise ValueError(f"required of parameter {param!r} must be true or false")
     for key in ("min", "max"):
         if key in bound and not _is_number(bound[key]):
             raise ValueError(f"{key} of parameter {param!r} must be a finite number")

@@ -9,8 +9,11 @@ object with these attributes can be drawn (the result classes of
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 
@@ -63,3 +66,31 @@ class Calibration(Protocol):
     def calibration(self) -> pd.DataFrame | None: ...
     @property
     def calibration_per_station(self) -> Mapping[str, pd.DataFrame] | None: ...
+
+
+class Weekly(Protocol):
+    """A weekly count series (:class:`~perron.surveillance.series.WeeklySeries`)."""
+
+    @property
+    def counts(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def mondays(self) -> Sequence[date]: ...
+
+
+class Alarms(Protocol):
+    """An aberration-detection outcome (:class:`~perron.surveillance.series.Detection`)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def weeks(self) -> Sequence[object]: ...
+    @property
+    def observed(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def expected(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def upperbound(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def alarm(self) -> npt.NDArray[np.bool_]: ...
+    @property
+    def alarm_weeks(self) -> Sequence[object]: ...
