@@ -68,6 +68,8 @@ SIZE_LIMIT = 2**26
 _NUDGES = 64
 
 Number = int | float
+#: The rule a noisy release passes (its threshold is the privacy loss spent).
+DIFFERENTIAL_PRIVACY = "differential_privacy"
 
 
 def _opendp() -> ModuleType:

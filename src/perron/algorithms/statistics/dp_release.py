@@ -47,6 +47,7 @@ from perron.algorithms.core.base import (
 from perron.algorithms.core.checks import require_numeric
 from perron.data.source import DataSource
 from perron.privacy.dp import (
+    DIFFERENTIAL_PRIVACY,
     NoisyQuery,
     check_bounds,
     check_edges,
@@ -61,8 +62,6 @@ from perron.protocol.messages import Decision
 
 Statistic = Literal["count", "sum", "mean", "histogram"]
 STATISTICS: tuple[Statistic, ...] = ("count", "sum", "mean", "histogram")
-#: The rule a noisy release passes (its threshold is the privacy loss spent).
-DIFFERENTIAL_PRIVACY = "differential_privacy"
 
 
 @dataclass(frozen=True)

@@ -44,11 +44,10 @@ from perron.algorithms.core.base import (
     StationOutput,
 )
 from perron.algorithms.core.checks import require_columns, require_rows
-from perron.algorithms.statistics.dp_release import DIFFERENTIAL_PRIVACY
 from perron.algorithms.surveillance.case_counts import CountSpec, count_cells, sort_strata
 from perron.algorithms.surveillance.weekly_result import WeeklyCountsResult
 from perron.data.source import DataSource
-from perron.privacy.dp import noisy_histogram
+from perron.privacy.dp import DIFFERENTIAL_PRIVACY, noisy_histogram
 from perron.privacy.rules import MIN_CELL, MIN_ROWS, ROUNDING, release_counts
 from perron.protocol.messages import Decision
 
