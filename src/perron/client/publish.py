@@ -52,6 +52,8 @@ from perron.algorithms.statistics.dp_release import DPResult
 from perron.algorithms.statistics.histogram import HistogramResult
 from perron.algorithms.statistics.quantile import QuantileResult
 from perron.algorithms.statistics.summary import SummaryResult
+from perron.algorithms.surveillance.signal import Signal
+from perron.algorithms.surveillance.weekly_result import WeeklyCountsResult
 from perron.algorithms.survival.cox_result import CoxResult
 from perron.algorithms.survival.km_result import KaplanMeierResult
 from perron.algorithms.survival.logrank import LogrankResult
@@ -61,7 +63,17 @@ from perron.protocol.grid import Grid
 
 __all__ = ["KINDS", "MAX_TASK_IDS", "MAX_TITLE", "publish", "result_document"]
 
-KINDS = ("summary", "crosstab", "count", "glm", "coxph", "kaplan_meier", "logrank", "other")
+KINDS = (
+    "summary",
+    "crosstab",
+    "count",
+    "glm",
+    "coxph",
+    "kaplan_meier",
+    "logrank",
+    "surveillance",
+    "other",
+)
 MAX_TITLE = 200
 MAX_TASK_IDS = 1000
 #: Terms a forest plot leaves out: the intercept (its scale is not a ratio).
@@ -394,7 +406,39 @@ def _dp(result: DPResult) -> Content:
     return "other", [table], None
 
 
+def _signal(result: Signal) -> Content:
+    detection = result.detection
+    state = {
+        "week assessed": str(result.week),
+        "alarm": result.alarm,
+        "method": detection.method,
+        "alarm weeks": ", ".join(str(w) for w in detection.alarm_weeks) or "none",
+    }
+    tables = [values_table("Signal", state)]
+    tables.append(frame_table(f"Recent weeks ({detection.method})", detection.to_frame(), "week"))
+    tables.append(frame_table("Weekly counts per stratum", result.counts.table(), "week"))
+    tables.append(frame_table("Suppressed cells", result.counts.suppressed, index=False))
+    figure: Figure = {
+        "type": "detection",
+        "method": detection.method,
+        "weeks": [str(w) for w in detection.weeks],
+        "observed": [number(v) for v in detection.observed],
+        "expected": [number(v) for v in detection.expected],
+        "upperbound": [number(v) for v in detection.upperbound],
+        "alarm": [bool(a) for a in detection.alarm],
+    }
+    return "surveillance", tables, figure
+
+
+def _weekly_counts(result: WeeklyCountsResult) -> Content:
+    tables = [frame_table("Weekly counts per stratum", result.table(), "week")]
+    tables.append(frame_table("Suppressed cells", result.suppressed, index=False))
+    return "other", tables, None
+
+
 _CONVERTERS: tuple[tuple[type[Any], Callable[[Any], Content]], ...] = (
+    (Signal, _signal),
+    (WeeklyCountsResult, _weekly_counts),
     (GLMResult, _glm),
     (CoxResult, _cox),
     (KaplanMeierResult, _kaplan_meier),

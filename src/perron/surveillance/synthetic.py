@@ -1,14 +1,15 @@
 """Real-looking synthetic surveillance data at several holders, with a planted outbreak.
 
-Each holder keeps one row per case: ``onset`` and ``report`` dates, an ICD-10 code,
-``age`` and a NUTS-3 ``region``. Weekly case numbers follow a negative-binomial
-series with a yearly cycle and a slow trend, as notifiable gastro-intestinal
-infections do (the shape of ``salmonella.agona`` and ``salmNewport`` in the R
-package ``surveillance``); reporting delays follow a discrete distribution with a
-mode at one week; background codes of the same chapter (``A08``, ``A09``) stand
-beside the case definition's code (``A02.0``, salmonella enteritis). An outbreak
-adds cases in one region over a few weeks at the holders that see it. Everything
-is drawn from one seeded generator, so a seed gives the same data everywhere.
+Each holder keeps one row per case: a ``patient_id`` pseudonym, ``onset`` and
+``report`` dates, an ICD-10 code, ``age`` and a NUTS-3 ``region``. Weekly case
+numbers follow a negative-binomial series with a yearly cycle and a slow trend, as
+notifiable gastro-intestinal infections do (the shape of ``salmonella.agona`` and
+``salmNewport`` in the R package ``surveillance``). Reporting delays follow a
+discrete distribution with its mode at one week. Background codes of the same
+chapter (``A08``, ``A09``) stand beside the case definition's code (``A02.0``,
+salmonella enteritis). An outbreak adds cases in one region over a few weeks at the
+holders that see it. Everything is drawn from one seeded generator, so a seed gives
+the same data everywhere.
 """
 
 from __future__ import annotations
@@ -43,19 +44,21 @@ class Holder:
 
 
 HOLDERS: tuple[Holder, ...] = (
-    Holder("gp_network", 9.0, 0.5, 38.0),
-    Holder("hospital", 3.0, 0.2, 55.0),
-    Holder("laboratory", 6.0, 0.3, 42.0),
+    Holder("gp_network", 14.0, 0.5, 38.0),
+    Holder("hospital", 7.0, 0.2, 55.0),
+    Holder("laboratory", 10.0, 0.3, 42.0),
 )
 
 
 @dataclass(frozen=True)
 class Outbreak:
-    """Extra cases in one region: ``cases`` in total over the weeks from ``start``."""
+    """Extra cases in one region: ``cases`` in total, *reported* over the weeks from
+    ``start`` (their onsets up to a few weeks earlier, by the same delays), so that a
+    count by week of report shows the outbreak from ``start`` on."""
 
     start: IsoWeek
     weeks: int = 4
-    cases: int = 60
+    cases: int = 150
     region: str = "NL113"
 
     @property
@@ -99,8 +102,10 @@ def synthetic_surveillance(
     Examples
     --------
     >>> data = synthetic_surveillance(IsoWeek(2024, 1), IsoWeek(2024, 10), outbreak=None)
-    >>> sorted(data.frames), list(data.frames["hospital"].columns)
-    (['gp_network', 'hospital', 'laboratory'], ['onset', 'report', 'icd10', 'age', 'region'])
+    >>> sorted(data.frames)
+    ['gp_network', 'hospital', 'laboratory']
+    >>> list(data.frames["hospital"].columns)
+    ['patient_id', 'onset', 'report', 'icd10', 'age', 'region']
     """
     weeks = week_range(first, last)
     if outbreak is not None and not all(first <= w <= last for w in outbreak.period):
@@ -109,12 +114,12 @@ def synthetic_surveillance(
         )
     rng = np.random.default_rng(seed)
     t = np.arange(len(weeks), dtype=np.float64)
-    season = 0.55 * np.cos(2 * np.pi * (np.array([w.week for w in weeks]) - 33) / 52.0)
+    season = 0.45 * np.cos(2 * np.pi * (np.array([w.week for w in weeks]) - 33) / 52.0)
     trend = 0.002 * t
     planted = np.zeros(len(weeks))
     if outbreak is not None:
         at = outbreak.start - first
-        shape = np.array([1.0, 3.0, 2.0, 1.0][: outbreak.weeks] + [0.5] * (outbreak.weeks - 4))
+        shape = np.array([2.0, 3.0, 2.0, 1.0][: outbreak.weeks] + [0.5] * (outbreak.weeks - 4))
         planted[at : at + outbreak.weeks] = outbreak.cases * shape / shape.sum()
     frames: dict[str, pd.DataFrame] = {}
     for holder in holders:
@@ -147,21 +152,23 @@ def _records(
         for n, code, region in groups:
             if n == 0:
                 continue
-            onset = [monday + timedelta(days=int(d)) for d in rng.integers(0, 7, n)]
+            days = rng.integers(0, 7, n)
             delay = rng.choice(len(DELAYS), size=n, p=DELAYS)
             codes = [code] * n if code else list(rng.choice(BACKGROUND_CODES, size=n))
             ages = np.clip(rng.gamma(4.0, holder.mean_age / 4.0, n), 0, 99).astype(int)
             where = [region] * n if region else list(rng.choice(regions, size=n))
             for i in range(n):
-                report = onset[i] + timedelta(days=int(7 * delay[i] + rng.integers(0, 3)))
-                rows.append(
-                    (
-                        onset[i].isoformat(),
-                        report.isoformat(),
-                        str(codes[i]),
-                        int(ages[i]),
-                        str(where[i]),
-                    )
-                )
+                lag = timedelta(days=int(7 * delay[i] + rng.integers(0, 3)))
+                if region:  # an outbreak case: reported in this week, onset before
+                    report = monday + timedelta(days=int(days[i]))
+                    onset = report - lag
+                else:
+                    onset = monday + timedelta(days=int(days[i]))
+                    report = onset + lag
+                row = (onset.isoformat(), report.isoformat(), str(codes[i]), int(ages[i]))
+                rows.append((*row, str(where[i])))
     frame = pd.DataFrame(rows, columns=["onset", "report", "icd10", "age", "region"])
-    return frame.sample(frac=1.0, random_state=int(rng.integers(0, 2**31))).reset_index(drop=True)
+    frame = frame.sample(frac=1.0, random_state=int(rng.integers(0, 2**31))).reset_index(drop=True)
+    # One record per patient: a pseudonym the holder keeps (objections are per patient).
+    frame.insert(0, "patient_id", [f"{holder.name[:3]}-{i:06d}" for i in range(len(frame))])
+    return frame

@@ -55,7 +55,17 @@ def assess(
         pooled count is unknown because a station suppressed it).
     """
     week = counts.spec.last
-    detection = counts.detect(method, **(options or {}))
+    chosen = dict(options or {})
+    recent_weeks = [w for w in counts.weeks if week - w < recent]
+    while True:
+        try:
+            detection = counts.detect(method, **{"assess": recent_weeks, **chosen})
+            break
+        except InputError:
+            if len(recent_weeks) == 1:
+                raise
+            # Too little history for the earliest of them: leave that week out.
+            recent_weeks = recent_weeks[1:]
     weeks = list(detection.weeks)
     if week not in weeks or np.isnan(detection.upperbound[weeks.index(week)]):
         raise InputError(

@@ -137,7 +137,10 @@ class WeeklyCountsResult(FederatedResult):
         return detector(method)(self.series(stratum), **options)
 
     def triangle(self, stratum: Mapping[str, Level] | None = None) -> ReportingTriangle:
-        """The reporting triangle (onset week x delay) as of the last week."""
+        """The reporting triangle (onset week x delay) as of the last week.
+
+        A suppressed cell is unknown; noisy cells are rounded and clipped at zero.
+        """
         if self.spec.report_date is None:
             raise InputError(
                 "these counts have no reporting delays; count with report_date= and "
@@ -146,6 +149,8 @@ class WeeklyCountsResult(FederatedResult):
         from perron.surveillance.nowcast import ReportingTriangle  # noqa: PLC0415
 
         counts = self._select(stratum).sum(axis=1)
+        if self.noisy:  # post-processing: it spends no privacy
+            counts = np.clip(np.round(counts), 0.0, None)
         last = self.spec.last
         cells = {
             (week, d): float(counts[w, d])
