@@ -16,6 +16,7 @@ from perron.client.cli import (
     request_app,
     study_app,
 )
+from perron.client.surveillance_cli import surveillance_app
 from perron.hub.cli import app as hub_app
 from perron.linkage.cli import app as pseudonymise_app
 from perron.station.cli import app as station_app
@@ -26,6 +27,7 @@ app.add_typer(station_app, name="station")
 app.add_typer(request_app, name="request")
 app.add_typer(study_app, name="study")
 app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(surveillance_app, name="surveillance")
 app.command("overlap")(overlap)
 app.command("feasibility")(feasibility)
 app.command("quality")(quality)
@@ -42,6 +44,15 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for the plots.")] = Path("out"),
     simulate: Annotated[
         bool, typer.Option("--simulate", help="Run in one process instead of a real network.")
+    ] = False,
+    surveillance: Annotated[
+        bool,
+        typer.Option(
+            "--surveillance",
+            help="Early warning instead: a GP network, a hospital and a laboratory with a "
+            "planted outbreak; a signed surveillance policy, a weekly job at the hub, the "
+            "alarm in the outbreak's first week, a nowcast.",
+        ),
     ] = False,
     route: Annotated[
         bool,
@@ -121,6 +132,7 @@ def demo(
         ("--mpc", mpc),
         ("--linkage", linkage),
         ("--route", route),
+        ("--surveillance", surveillance),
     ):
         if wanted:
             step_for(option).run(console, out)

@@ -51,7 +51,7 @@ def assert_error(answer, status: int, kind: str, text: str = "") -> None:
 def test_the_catalogue_migration_builds_its_table_and_goes_back(backend: str, tmp_path: Path):
     with fresh_database(backend, tmp_path) as url:
         upgrade(url)
-        assert current(url) == "0004"
+        assert current(url) == "0005"
         check(url)
         downgrade(url, "0002")
         assert current(url) == "0002"

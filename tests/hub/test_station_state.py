@@ -78,7 +78,7 @@ def read_report(world: World, who: str, org: str = "A", name: str = "sa"):
 def test_the_migration_adds_the_columns_and_tables_and_goes_back(backend: str, tmp_path: Path):
     with fresh_database(backend, tmp_path) as url:
         upgrade(url)
-        assert current(url) == "0004"
+        assert current(url) == "0005"
         check(url)
         downgrade(url, "0003")
         assert current(url) == "0003"

@@ -89,12 +89,12 @@ def test_the_migrations_build_exactly_the_models(backend: str, tmp_path: Path):
         upgrade(url)
         upgrade(url)  # idempotent
 
-        assert current(url) == "0004"
+        assert current(url) == "0005"
         check(url)
         downgrade(url, "0001")
         assert current(url) == "0001"
         upgrade(url)
-        assert current(url) == "0004"
+        assert current(url) == "0005"
         check(url)
         engine = create_hub_engine(url)
         try:

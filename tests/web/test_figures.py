@@ -54,3 +54,25 @@ def test_an_unknown_figure_type_is_refused_with_what_is_known() -> None:
 def test_an_incomplete_figure_says_what_is_missing() -> None:
     with pytest.raises(FigureShapeError, match="incomplete"):
         draw({"type": "forest", "terms": [{"name": "age"}]})
+
+
+def test_a_detection_figure_draws_bars_lines_and_the_alarm_weeks() -> None:
+    shape = {
+        "type": "detection",
+        "method": "farrington_flexible",
+        "weeks": ["2024-W51", "2024-W52", "2025-W01", "2025-W02"],
+        "observed": [3, None, 12, 4],
+        "expected": [None, 2.6, 2.8, 3.0],
+        "upperbound": [None, 6.3, 6.6, 6.9],
+        "alarm": [False, False, True, False],
+    }
+
+    svg = draw(shape)
+
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg")
+    text = svg.decode()
+    for label in ("farrington_flexible", "2025-W01", "Cases per week", "upper bound", "alarm"):
+        assert label in text
+    with pytest.raises(FigureShapeError, match="differ in length"):
+        draw(shape | {"alarm": [True]})

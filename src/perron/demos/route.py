@@ -128,11 +128,11 @@ class People:
     def key(self, username: str) -> KeyPair:
         return self.keys.setdefault(username, KeyPair.generate())
 
-    def signers_toml(self, holder: str) -> str:
+    def signers_toml(self, holder: str, dataset: str = "lung") -> str:
         """The ``[governance]`` settings of a holder's station: whom it trusts to sign."""
         lines = [
             "[governance]",
-            'dataset_name = "lung"',
+            f'dataset_name = "{dataset}"',
             'id_column = "patient_id"',
             "require_policy = true",
             "",
@@ -182,20 +182,31 @@ def desk(network: LocalNetwork, people: People, username: str) -> Governance:
 
 
 def walk_route(
-    network: LocalNetwork, people: People, console: Console
+    network: LocalNetwork,
+    people: People,
+    console: Console,
+    *,
+    request: DataRequest | None = None,
+    study: str = STUDY,
+    refusing: str | None = REFUSING,
+    sent_back: str | None = "hospital-centre",
 ) -> tuple[str, dict[str, str]]:
-    """Submit the request and take every holder along the route; return the tracks."""
+    """Submit the request (by default the lung study's) and take every holder it names
+    along the route, ``refusing`` saying no-go at the DPIA and ``sent_back`` sent back
+    once from the risk assessment; return the tracks."""
+    request = request or data_request()
+    holders = request.holder_names
     applicant = desk(network, people, RESEARCHER)
-    request_id = applicant.submit(STUDY, data_request())
-    console.print(f"request {request_id} sent to {', '.join(HOLDERS.values())}")
+    request_id = applicant.submit(study, request)
+    console.print(f"request {request_id} sent to {', '.join(holders)}")
     staff = {
         (holder, d): desk(network, people, people.username(holder, d))
-        for holder in HOLDERS.values()
+        for holder in holders
         for d in STAFF
     }
     lead_desk = {role: d for d, roles in STAFF.items() for role in roles}
     status: dict[str, str] = {}
-    for holder in HOLDERS.values():
+    for holder in holders:
         applicant.decide(request_id, holder, Step.RESEARCH_QUESTION, "go", comment="PICO agreed")
         for step in (
             Step.DATASET_PREPARATION,
@@ -205,7 +216,7 @@ def walk_route(
             Step.RISK_ASSESSMENT,
         ):
             person = staff[(holder, lead_desk[step.lead])]
-            if step is Step.DPIA and holder == REFUSING:
+            if step is Step.DPIA and holder == refusing:
                 track = person.decide(
                     request_id,
                     holder,
@@ -222,7 +233,7 @@ def walk_route(
             if step is Step.AGREEMENTS:
                 sheet = person.draft(request_id, "term-sheet", holder=holder)
                 attachments.append(person.attach(request_id, f"terms-{holder}.md", sheet))
-            if step is Step.RISK_ASSESSMENT and holder == "hospital-centre":
+            if step is Step.RISK_ASSESSMENT and holder == sent_back:
                 person.send_back(request_id, holder, Step.INSTALLATION, comment="TLS missing")
                 console.print(f"  {holder}: sent back to installation once")
                 staff[(holder, lead_desk[Step.INSTALLATION.lead])].decide(

@@ -48,6 +48,7 @@ def surveillance_request(
     end: date,
     purpose_description: str,
     case_description: str,
+    alternatives: Mapping[str, Sequence[Any]] | None = None,
     epsilon: float | None = None,
     privacy_budget: float | None = None,
 ) -> DataRequest:
@@ -66,8 +67,13 @@ def surveillance_request(
         the strata).
     start, end
         The period of the policy: weekly tasks run only within it.
+    alternatives
+        Further values a term may take, e.g. ``{"date": ["onset"], "report_date":
+        ["report"], "max_delay": [4]}`` to also allow the reporting triangle a nowcast
+        needs; a term named only here may be left out.
     epsilon, privacy_budget
-        Noisy counts: the loss per week (a ``max`` bound) and the budget of the period.
+        Noisy counts allowed: the loss per task (a ``max`` bound) and the budget of the
+        period. Tasks without epsilon still get exact, small-cell-suppressed counts.
 
     Examples
     --------
@@ -84,18 +90,23 @@ def surveillance_request(
     missing = [k for k in ("case", "date", "first") if k not in counts]
     if missing:
         raise InputError(f"a surveillance request fixes {missing}; give them in counts=.")
-    unknown = sorted(set(counts) - set(FIXED) - {"epsilon"})
+    others = dict(alternatives or {})
+    unknown = sorted((set(counts) | set(others)) - set(FIXED) - {"epsilon"})
     if unknown:
         raise InputError(
             f"{unknown} are not weekly-count terms a policy can fix; use {list(FIXED)}."
         )
-    bounds: dict[str, dict[str, Any]] = {
-        key: {"one_of": [value], "required": True}
-        for key, value in counts.items()
-        if key in FIXED and value not in (None, [], {})
-    }
+    bounds: dict[str, dict[str, Any]] = {}
+    for key in FIXED:
+        value = counts.get(key)
+        given = value not in (None, [], {})
+        allowed = ([value] if given else []) + list(others.get(key, []))
+        if allowed:
+            bounds[key] = {"one_of": allowed, "required": given}
     if epsilon is not None:
-        bounds["epsilon"] = {"max": epsilon, "required": True}
+        # Noisy counts up to epsilon a task; a task without epsilon gets exact counts
+        # under the holder's small-cell rule, which always protect them.
+        bounds["epsilon"] = {"max": epsilon}
     weeks = (end - start).days // 7 + 1
     variables = tuple(Variable(name=c) for c in columns)
     return DataRequest(

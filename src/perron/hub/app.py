@@ -33,6 +33,7 @@ from perron.hub.api.routes import (
     station,
     stream,
     studies,
+    surveillance,
     tasks,
 )
 from perron.hub.api.schemas import MAX_PAYLOAD
@@ -119,6 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router)
     app.include_router(admin.router)  # hub admins only
     app.include_router(catalogue.router)  # public reads, like the register
+    app.include_router(surveillance.router)  # standing surveillance jobs of a study
     # The web interface calls this same application's JSON API, in process.
     app.mount(UI_PATH, create_ui(app, base=UI_PATH), name="ui")
 

@@ -226,7 +226,7 @@ class LocalNetwork:
 
     def wait_for_stations(self) -> None:
         """Wait until every station has published its keys at the hub."""
-        client = self._researcher_client()
+        client = self.researcher_client()
         try:
             deadline = time.monotonic() + _STARTUP_SECONDS
             while time.monotonic() < deadline:
@@ -249,7 +249,7 @@ class LocalNetwork:
         with admin.admin_session(self.database_url) as db:
             return set(db.scalars(select(Station.name).where(Station.verify_key.is_not(None))))
 
-    def _researcher_client(self) -> httpx.Client:
+    def researcher_client(self) -> httpx.Client:
         """An authenticated client for the researcher (the caller closes it)."""
         client = hub_client(self.url)
         client.headers["Authorization"] = f"Bearer {log_in(client, RESEARCHER, self.password)}"

@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from perron.web.hubapi import HubError, in_process
-from perron.web.pages import admin, holder, inbox, public, researcher, studies
+from perron.web.pages import admin, holder, inbox, public, researcher, studies, surveillance
 from perron.web.security import CsrfFailed, sign_out
 from perron.web.views import SignInNeeded, get_page
 
@@ -32,7 +32,7 @@ def create_ui(api: ASGIApp, *, base: str = "/ui") -> FastAPI:
     ui = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     ui.state.client = in_process(api)
     ui.state.base = base
-    for module in (public, researcher, studies, holder, inbox, admin):
+    for module in (public, researcher, studies, surveillance, holder, inbox, admin):
         ui.include_router(module.router)
     ui.mount("/static", StaticFiles(packages=[("perron.web", "static")]), name="static")
 

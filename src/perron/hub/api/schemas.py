@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     Field,
     SkipValidation,
+    StrictBool,
     StringConstraints,
     model_validator,
 )
@@ -32,7 +33,8 @@ from perron.governance.route import Outcome, Step
 from perron.hub.db.models import NAME_PATTERN
 from perron.hub.services.documents import MAX_DOCUMENT_BYTES
 from perron.hub.services.requests import RequestStatus
-from perron.hub.services.results import Kind, ResultDocument
+from perron.hub.services.results import RESULT_ID_PATTERN, Kind, ResultDocument
+from perron.hub.services.surveillance import MAX_ALARM_WEEKS, WEEK_PATTERN
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 RunStatus = Literal["pending", "claimed", "done", "failed", "cancelled"]
@@ -604,3 +606,91 @@ class BoardResultPublic(BoardResultSummaryPublic):
     """A result on a study's board with its signed envelope ``{"body", "signature"}``."""
 
     envelope: dict[str, Any]
+
+
+# Standing surveillance (perron.hub.services.surveillance)
+
+#: A week of the ISO calendar, ``"2024-W05"``. Whether the year has the week (a W53) is
+#: checked by the service, after the caller and the job: the pattern cannot say it.
+WeekText = Annotated[str, StringConstraints(max_length=8, pattern=WEEK_PATTERN)]
+Weekday = Annotated[int, Field(ge=1, le=7), BeforeValidator(_whole_number)]
+Hour = Annotated[int, Field(ge=0, le=23), BeforeValidator(_whole_number)]
+
+
+class SurveillanceJobIn(BaseModel):
+    """A surveillance job: its spec (opaque to the hub) and its weekly slot (UTC).
+
+    Week W is assessed at the slot in week W + 1: ISO ``weekday`` (1 = Monday) at
+    ``hour`` UTC.
+    """
+
+    #: The weekly-count request and the detection settings (at most 64 KiB of JSON).
+    spec: dict[str, Any]
+    weekday: Weekday
+    hour: Hour
+
+
+class SurveillanceRunIn(BaseModel):
+    """A week a job's runner assessed and the signal it published to the board."""
+
+    week: WeekText
+    #: A result of kind ``"surveillance"`` on the study's board, published by the owner.
+    result_id: Annotated[str, StringConstraints(pattern=RESULT_ID_PATTERN)]
+    alarm: StrictBool
+    alarm_weeks: Annotated[list[WeekText], Field(max_length=MAX_ALARM_WEEKS)]
+
+
+class SurveillanceRunPublic(BaseModel):
+    """A recorded run of a job."""
+
+    week: str
+    result_id: str
+    alarm: bool
+    alarm_weeks: list[str]
+    created_at: str
+
+
+class SurveillanceLatestRunPublic(BaseModel):
+    """The run of a job's latest week."""
+
+    week: str
+    alarm: bool
+    result_id: str
+
+
+class SurveillanceJobPublic(BaseModel):
+    """A job, its schedule, when it is next due (ISO 8601) and its latest run."""
+
+    study: str
+    name: str
+    owner: str
+    spec: dict[str, Any]
+    weekday: int
+    hour: int
+    created_at: str
+    last_week: str | None
+    last_run_at: str | None
+    next_due: str
+    due: bool
+    latest_run: SurveillanceLatestRunPublic | None
+
+
+class SurveillanceJobDetailPublic(SurveillanceJobPublic):
+    """A job with its runs, the latest week first."""
+
+    runs: list[SurveillanceRunPublic]
+
+
+class SurveillanceDuePublic(BaseModel):
+    """A job of the caller's that is due: what to run and the ``week`` to assess.
+
+    ``last_week`` is the latest week recorded before (``None`` before the first run).
+    """
+
+    study: str
+    name: str
+    spec: dict[str, Any]
+    week: str
+    last_week: str | None
+    weekday: int
+    hour: int

@@ -16,6 +16,10 @@ objections, its dataset names; never an identifier), and the results researchers
 published to a study's board, signed (documents their clients computed from the
 partials; the hub cannot read a partial).
 
+Standing surveillance: each job's schedule, its owner and its spec (opaque to the
+hub), and the runs its owner's runner recorded (the week, the result on the board,
+the alarms); the hub computes nothing of them.
+
 Times are stored as naive UTC (:class:`UTCDateTime`) so SQLite and PostgreSQL
 compare them the same way; Python always sees timezone-aware UTC datetimes.
 """
@@ -458,3 +462,63 @@ class StudyResult(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     author: Mapped[User] = relationship()
+
+
+#: A surveillance job's name: a slug, unique within its study.
+JOB_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+JOB_NAME_LENGTH = 63
+#: An ISO week as text, ``"2024-W05"`` (fixed width: text order is week order).
+WEEK_LENGTH = 8
+
+
+class SurveillanceJob(Base):
+    """A standing weekly surveillance job of a study, kept for its owner's runner.
+
+    The hub keeps the schedule and says when a week is due; the owner's runner (a
+    client holding the owner's keys) runs the counts and the detection, publishes the
+    signal to the study's board and records the run. ``spec`` is opaque to the hub.
+    """
+
+    __tablename__ = "surveillance_jobs"
+    __table_args__ = (
+        UniqueConstraint("study_id", "name", name="uq_surveillance_jobs_study_name"),
+        CheckConstraint("weekday BETWEEN 1 AND 7", name="weekday"),
+        CheckConstraint("hour BETWEEN 0 AND 23", name="hour"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id"))
+    name: Mapped[str] = mapped_column(String(JOB_NAME_LENGTH))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The weekly-count request and the detection settings, as canonical JSON (ASCII).
+    spec: Mapped[str] = mapped_column(Text)
+    #: The slot in the week after the one assessed: ISO weekday (1 = Monday), hour UTC.
+    weekday: Mapped[int] = mapped_column(Integer)
+    hour: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: The latest week a run was recorded for (``"YYYY-Www"``), ``None`` before the first.
+    last_week: Mapped[str | None] = mapped_column(String(WEEK_LENGTH))
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    study: Mapped[Study] = relationship()
+    owner: Mapped[User] = relationship()
+
+
+class SurveillanceRun(Base):
+    """One assessed week of a job: the signal published to the board and its alarms."""
+
+    __tablename__ = "surveillance_runs"
+    __table_args__ = (
+        # A week is assessed (and its signal delivered) once.
+        UniqueConstraint("job_id", "week", name="uq_surveillance_runs_job_week"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("surveillance_jobs.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(WEEK_LENGTH))
+    #: The result (kind ``"surveillance"``) on the study's board.
+    result_id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH))
+    alarm: Mapped[bool] = mapped_column(Boolean)
+    #: The weeks that alarmed, a JSON list of ``"YYYY-Www"``.
+    alarm_weeks: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

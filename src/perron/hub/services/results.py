@@ -16,6 +16,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Annotated, Any, Literal, cast, get_args
 
 from pydantic import (
@@ -35,13 +36,24 @@ from perron.crypto.envelope import canonical, verify
 from perron.hub.db.models import TITLE_LENGTH, StudyResult, User, utcnow
 from perron.hub.errors import Conflict, NotFound
 from perron.hub.services.studies import require_member
+from perron.hub.services.surveillance import WEEK_PATTERN, checked_week
 from perron.hub.services.tasks import TASK_ID_PATTERN
 from perron.protocol.errors import InputError
 
 #: Largest signed result (bytes of its canonical JSON).
 MAX_RESULT_BYTES = 2 * 2**20
 RESULT_ID_PATTERN = r"^[0-9a-f]{32}$"
-Kind = Literal["summary", "crosstab", "count", "glm", "coxph", "kaplan_meier", "logrank", "other"]
+Kind = Literal[
+    "summary",
+    "crosstab",
+    "count",
+    "glm",
+    "coxph",
+    "kaplan_meier",
+    "logrank",
+    "surveillance",
+    "other",
+]
 KINDS: tuple[str, ...] = get_args(Kind)
 _TEXT = 2000
 
@@ -135,6 +147,40 @@ class ForestFigure(_Strict):
     terms: Annotated[list[Term], Field(max_length=10_000)]
 
 
+Week = Annotated[str, StringConstraints(pattern=WEEK_PATTERN), AfterValidator(checked_week)]
+
+
+class DetectionFigure(_Strict):
+    """Aberration detection over weeks: observed counts, the expected count and the
+    upper bound of each assessed week, and which weeks alarmed.
+
+    ``None`` is an unknown count, or a week that could not be assessed (it never
+    alarms).
+    """
+
+    type: Literal["detection"]
+    method: Text
+    weeks: Annotated[list[Week], Field(max_length=1000)]
+    observed: list[float | None]
+    expected: list[float | None]
+    upperbound: list[float | None]
+    alarm: list[bool]
+
+    @model_validator(mode="after")
+    def _aligned(self) -> DetectionFigure:
+        values: dict[str, list[Any]] = {
+            "weeks": self.weeks,
+            "observed": self.observed,
+            "expected": self.expected,
+            "upperbound": self.upperbound,
+            "alarm": self.alarm,
+        }
+        _same_lengths(values, "detection")
+        if any(later <= earlier for earlier, later in pairwise(self.weeks)):
+            raise ValueError("detection: the weeks must be in order, each once")
+        return self
+
+
 class StationError(_Strict):
     """A station that did not contribute, and why."""
 
@@ -158,7 +204,10 @@ class ResultDocument(_Strict):
     ]
     created_at: Annotated[str, StringConstraints(max_length=64), AfterValidator(_iso)]
     tables: Annotated[list[Table], Field(max_length=1000)]
-    figure: Annotated[KaplanMeierFigure | ForestFigure, Field(discriminator="type")] | None
+    figure: (
+        Annotated[KaplanMeierFigure | ForestFigure | DetectionFigure, Field(discriminator="type")]
+        | None
+    )
     errors: Annotated[list[StationError], Field(max_length=1000)]
 
 

@@ -37,7 +37,10 @@ async def study(page: PageDep, study: str) -> Response:
     stations = await page.api.get(f"/api/studies/{study}/stations")
     tasks = await page.api.get(f"/api/studies/{study}/tasks", limit=100)
     results = await page.api.get(f"/api/studies/{study}/results")
-    return page.render("study.html", study=study, stations=stations, tasks=tasks, results=results)
+    jobs = await page.api.get(f"/api/studies/{study}/surveillance")
+    return page.render(
+        "study.html", study=study, stations=stations, tasks=tasks, results=results, jobs=jobs
+    )
 
 
 async def _result(page: PageDep, study: str, result_id: str) -> dict[str, Any]:
