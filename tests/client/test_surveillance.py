@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from perron.client.surveillance import Runner, SurveillanceJob, define
+from perron.client.surveillance import Run, Runner, SurveillanceJob, define
 from perron.privacy.policy import DisclosurePolicy
 from perron.protocol.errors import InputError
 from perron.protocol.http import check
@@ -40,7 +40,7 @@ def test_a_due_job_runs_once_and_its_signal_is_on_the_board(network):
         hour=0,
     )
     define(client, job)
-    seen = []
+    seen: list[Run] = []
     runner = Runner(client, lambda study: network.connect(), report=seen.append)
 
     runs = runner.run_due()

@@ -86,7 +86,7 @@ def test_a_task_that_leaves_a_fixed_term_out_is_refused():
     policy = _policy()
     params = {k: v for k, v in TASK.items() if k != "levels"}  # every region
 
-    with pytest.raises(OutsidePolicy, match="weekly_counts.levels must be given"):
+    with pytest.raises(OutsidePolicy, match=r"weekly_counts\.levels must be given"):
         _check(policy, params)
 
 
@@ -101,7 +101,7 @@ def test_noisy_counts_are_capped_per_task_and_exact_ones_still_pass():
     policy = _policy(epsilon=0.5, privacy_budget=20.0)
 
     _check(policy, {**TASK, "epsilon": 0.5})
-    with pytest.raises(OutsidePolicy, match="agreed maximum 0.5"):
+    with pytest.raises(OutsidePolicy, match=r"agreed maximum 0\.5"):
         _check(policy, {**TASK, "epsilon": 1.0})
     _check(policy, TASK)  # exact counts, under the holder's small-cell rule
 

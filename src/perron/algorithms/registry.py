@@ -21,10 +21,10 @@ from perron.algorithms.statistics.dp_release import DPRelease
 from perron.algorithms.statistics.histogram import Histogram
 from perron.algorithms.statistics.quantile import Quantile
 from perron.algorithms.statistics.summary import Summary
+from perron.algorithms.surveillance.weekly_counts import WeeklyCounts
 from perron.algorithms.survival.coxph import CoxPH
 from perron.algorithms.survival.kaplan_meier import KaplanMeier
 from perron.algorithms.survival.logrank import Logrank
-from perron.algorithms.surveillance.weekly_counts import WeeklyCounts
 
 AlgorithmClass = type[FederatedAlgorithm[Any, Any]]
 

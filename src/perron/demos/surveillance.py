@@ -87,7 +87,7 @@ def _request() -> Any:
         title="Salmonella enteritis in the north, weekly",
         applicant=RESEARCHER,
         organisation=RESEARCH_ORG,
-        holders={org: "cases" for org in HOLDERS.values()},
+        holders=dict.fromkeys(HOLDERS.values(), "cases"),
         counts=COUNTS,
         alternatives=TRIANGLE,
         columns=COLUMNS[1:],

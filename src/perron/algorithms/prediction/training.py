@@ -64,7 +64,6 @@ from perron.algorithms.core.base import (
 from perron.algorithms.core.checks import predictor_levels, require_model_columns
 from perron.algorithms.core.model_spec import ModelSpec
 from perron.algorithms.prediction.trained import TrainedModel
-from perron.algorithms.statistics.dp_release import DIFFERENTIAL_PRIVACY
 from perron.data.design import Design, pool_levels
 from perron.data.source import DataSource
 from perron.learning.card import build_card
@@ -81,6 +80,7 @@ from perron.learning.metrics import RoundMetrics
 from perron.learning.network import ACTIVATIONS, Activation, FloatArray, Perceptron
 from perron.learning.privacy import GradientNoise
 from perron.learning.strategies import Moments, ServerOptimizer
+from perron.privacy.dp import DIFFERENTIAL_PRIVACY
 from perron.privacy.rules import (
     GLM_SATURATION,
     LEVELS_DENSITY,
