@@ -576,3 +576,16 @@ def test_a_malformed_detection_figure_is_refused(world: World, figure: dict[str,
     answer = world.call("ada", "POST", "/api/studies/lung/results", json={"envelope": envelope})
 
     assert_error(answer, 422, "InputError", "does not fit")
+
+
+def test_a_spec_that_json_cannot_carry_back_is_refused(world: World):
+    body = '{"spec": {"detection": {"options": {"alpha": NaN}}}, "weekday": 1, "hour": 6}'
+
+    answer = world.client.put(
+        f"{JOBS}/salmonella",
+        content=body.encode(),
+        headers=world.users["ada"].headers | {"Content-Type": "application/json"},
+    )
+
+    assert_error(answer, 422, "InputError", "NaN")
+    assert world.call("ada", "GET", JOBS).json() == []

@@ -39,7 +39,6 @@ from perron.mpc.result import VerticalResult
 from perron.mpc.runner import fit_vertical
 from perron.mpc.spec import VerticalSpec
 from perron.protocol.errors import InputError
-from perron.protocol.optional import require
 
 __all__ = [
     "MpcDemoOutcome",
@@ -187,8 +186,7 @@ def hospital_insurer(size: int = 500, seed: int = 0) -> tuple[pd.DataFrame, pd.D
 
 def lbw_split() -> tuple[pd.DataFrame, pd.DataFrame]:
     """LBW (189 births) split into a clinic's columns (with ``low``) and a registry's."""
-    require("statsmodels", needed_for="the LBW data (it ships inside statsmodels)")
-    import statsmodels  # noqa: PLC0415 - optional: the data ships in its wheel
+    import statsmodels  # noqa: PLC0415 - a core dependency; the data ships in its wheel
 
     path = Path(statsmodels.__file__).parent / "genmod/tests/results/stata_lbw_glm.csv"
     lbw = pd.read_csv(path)

@@ -2,10 +2,11 @@
 
 Perron's core installs with ``pip install perron``. The real public datasets that the
 demos and the documented examples use ship inside other packages' wheels (lifelines,
-scikit-survival, statsmodels) and the synthetic Dutch names come from Faker; those are
-installed by the ``demo`` extra. Code that needs one of them calls :func:`require`
-before importing it, so a missing package is a :class:`MissingDependency` that names
-the extra, never a bare ``ModuleNotFoundError`` from deep inside a demo::
+scikit-survival; statsmodels is a core dependency) and the synthetic Dutch names
+come from Faker; those are installed by the ``demo`` extra. Code that needs one of
+them calls :func:`require` before importing it, so a missing package is a
+:class:`MissingDependency` that names the extra, never a bare
+``ModuleNotFoundError`` from deep inside a demo::
 
     require("sksurv", needed_for="the WHAS500 demo data")
     from sksurv.datasets import load_whas500
@@ -43,7 +44,6 @@ class OptionalPackage:
 OPTIONAL: Mapping[str, OptionalPackage] = {
     "lifelines": OptionalPackage("lifelines", "demo"),
     "sksurv": OptionalPackage("scikit-survival", "demo"),
-    "statsmodels": OptionalPackage("statsmodels", "demo"),
     "faker": OptionalPackage("Faker", "demo"),
 }
 
