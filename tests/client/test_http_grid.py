@@ -14,6 +14,7 @@ from perron import TamperedMessage
 from perron.client.http_grid import HttpGrid, StationInfo
 from perron.crypto.envelope import seal
 from perron.crypto.keys import KeyPair
+from perron.protocol.errors import PerronError
 from perron.protocol.messages import Task
 
 
@@ -116,3 +117,92 @@ def test_a_round_is_one_request_when_the_hub_answers_with_the_state(answers_with
     assert partials["north"].payload == {"n": 12}
     assert seen[0] == "POST /api/studies/lung/tasks"
     assert len(seen) == (1 if answers_with_state else 2)  # else it asks with a GET
+
+
+def _flaky_hub(
+    station: KeyPair, researcher: KeyPair, failures: list[str]
+) -> tuple[httpx.MockTransport, list[str]]:
+    """A hub that fails the first requests as ``failures`` says, then answers.
+
+    ``"lost"``: the connection drops after the hub stored the task (its worker was
+    killed mid-request); ``"refused"``: no worker takes the connection; ``"503"``: the
+    hub's database is restarting.
+    """
+    seen: list[str] = []
+    stored: set[str] = set()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        if request.method == "POST":
+            task_id = json.loads(request.content)["envelope"]["body"]["task_id"]
+        else:
+            task_id = request.url.path.rsplit("/", 1)[1]
+        failure = failures.pop(0) if failures else None
+        if failure == "refused":
+            raise httpx.ConnectError("connection refused", request=request)
+        if failure == "503":
+            return httpx.Response(503, json={"detail": "restarting", "kind": "HubUnavailable"})
+        if request.method == "POST":
+            if task_id in stored:
+                return httpx.Response(409, json={"detail": "exists", "kind": "Conflict"})
+            stored.add(task_id)
+        if failure == "lost":
+            raise httpx.RemoteProtocolError("server disconnected", request=request)
+        payload = _answer(task_id, station, researcher)
+        run = {"station": "north", "status": "done", "payload": payload}
+        return httpx.Response(200, json={"task_id": task_id, "status": "done", "runs": [run]})
+
+    return httpx.MockTransport(handle), seen
+
+
+@pytest.mark.parametrize(
+    ("failures", "requests"),
+    [
+        (["lost"], ["POST", "POST", "GET"]),  # stored, answer lost: the resend is a duplicate
+        (["refused", "503"], ["POST", "POST", "POST"]),
+        (["lost", "refused", "503"], ["POST", "POST", "POST", "POST", "GET"]),
+    ],
+)
+def test_a_round_rides_out_a_lost_connection_and_a_restarting_database(failures, requests):
+    researcher, station = KeyPair.generate(), KeyPair.generate()
+    transport, seen = _flaky_hub(station, researcher, list(failures))
+    client = httpx.Client(base_url="http://hub", transport=transport)
+    stations = [StationInfo("north", "org", station.public())]
+    grid = HttpGrid(client, "lung", "ana", researcher, stations, progress=False)
+
+    partials = grid.run_round(Task("summary", {"columns": ["age"]}))
+
+    client.close()
+    assert partials["north"].payload == {"n": 12}
+    assert [line.split()[0] for line in seen] == requests
+    assert len(set(grid.tasks.ids)) == 1  # one task, sent again, never a second one
+
+
+def test_a_duplicate_task_id_on_the_first_attempt_is_an_error():
+    researcher, station = KeyPair.generate(), KeyPair.generate()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(409, json={"detail": "a task with id exists", "kind": "Conflict"})
+
+    client = httpx.Client(base_url="http://hub", transport=httpx.MockTransport(handle))
+    stations = [StationInfo("north", "org", station.public())]
+    grid = HttpGrid(client, "lung", "ana", researcher, stations, progress=False)
+
+    with pytest.raises(PerronError, match="a task with id exists"):
+        grid.run_round(Task("summary", {"columns": ["age"]}))
+    client.close()
+
+
+def test_a_hub_that_stays_away_fails_the_round_when_its_time_is_up():
+    researcher, station = KeyPair.generate(), KeyPair.generate()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    client = httpx.Client(base_url="http://hub", transport=httpx.MockTransport(handle))
+    stations = [StationInfo("north", "org", station.public())]
+    grid = HttpGrid(client, "lung", "ana", researcher, stations, progress=False, timeout=0.5)
+
+    with pytest.raises(httpx.ConnectError):
+        grid.run_round(Task("summary", {"columns": ["age"]}))
+    client.close()

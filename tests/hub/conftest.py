@@ -15,14 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from perron.hub.app import create_app
-from perron.hub.db.models import Base
-from perron.hub.db.session import create_hub_engine
 from perron.hub.migrate import upgrade
 from perron.hub.settings import Settings
 from tests.hub.databases import (
     BACKENDS,
     create_postgres_database,
     drop_postgres_database,
+    empty_tables,
     postgres_url,
 )
 from tests.hub.world import CHEAP_ARGON2, World
@@ -48,16 +47,6 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _empty_tables(url: str) -> None:
-    engine = create_hub_engine(url)
-    try:
-        with engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty hub database of each kind."""
@@ -67,7 +56,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copyfile(template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_database")
-    _empty_tables(url)
+    empty_tables(url)
     return url
 
 

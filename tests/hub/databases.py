@@ -13,6 +13,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from perron.hub.db.models import Base
+from perron.hub.db.session import create_hub_engine
+
 POSTGRES_SERVER = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -53,3 +56,14 @@ def fresh_database(backend: str, folder: Path) -> Iterator[str]:
         yield postgres_url(name)
     finally:
         drop_postgres_database(name)
+
+
+def empty_tables(url: str) -> None:
+    """Delete every row of a migrated hub database (its schema stays)."""
+    engine = create_hub_engine(url)
+    try:
+        with engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+    finally:
+        engine.dispose()

@@ -255,3 +255,27 @@ def test_a_served_poll_that_is_not_ready_keeps_waiting():
     waiter.join(timeout=10)
 
     assert answers == [2]
+
+
+def test_several_workers_need_postgresql():
+    with pytest.raises(InputError, match="workers = 2 needs PostgreSQL"):
+        Settings(database_url="sqlite:///hub.db", workers=2)
+    assert Settings(database_url="postgresql://postgres@localhost/hub", workers=4).workers == 4
+
+
+@pytest.mark.parametrize("workers", [0, 65])
+def test_the_number_of_workers_is_bounded(workers):
+    with pytest.raises(InputError, match="workers must be in 1..64"):
+        Settings(database_url="postgresql://postgres@localhost/hub", workers=workers)
+
+
+def test_the_hub_command_refuses_several_workers_on_sqlite(tmp_path):
+    from typer.testing import CliRunner
+
+    from perron.hub.cli import app
+
+    config = tmp_path / "hub.toml"
+    config.write_text(f'database_url = "sqlite:///{tmp_path / "hub.db"}"\n')
+    result = CliRunner().invoke(app, ["start", "--config", str(config), "--workers", "2"])
+    assert result.exit_code == 1
+    assert "needs PostgreSQL" in result.output

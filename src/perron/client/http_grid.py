@@ -22,12 +22,33 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from perron.crypto.envelope import sign, unseal
 from perron.crypto.keys import KeyPair, PublicKeys
-from perron.protocol.errors import PerronError, RoundTimeout, TamperedMessage, TaskCancelled
+from perron.protocol.errors import (
+    HubUnavailable,
+    PerronError,
+    RoundTimeout,
+    TamperedMessage,
+    TaskCancelled,
+)
 from perron.protocol.http import check
 from perron.protocol.messages import Partial, Task
 
 _POLL_SECONDS = 25.0
 _FINISHED = frozenset({"done", "failed", "cancelled"})
+_MAX_BACKOFF = 2.0
+
+
+class _Resent(Exception):
+    """A task sent again after a lost answer was already stored by the first attempt."""
+
+
+def _duplicate(response: httpx.Response) -> bool:
+    """Whether the hub refused a task as one it has (its id is taken)."""
+    if response.status_code != 409:
+        return False
+    try:
+        return bool(response.json().get("kind") == "Conflict")
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -177,14 +198,51 @@ class HttpGrid:
         envelope = sign(body, self._keys)
         self.last_task_id = body["task_id"]
         self.tasks.ids.append(body["task_id"])
-        response = self._client.post(
-            f"/api/studies/{self._study}/tasks",
-            json={"envelope": envelope, "stations": self.stations},
-            params=None if wait is None else {"wait": wait},
-        )
-        check(response)
+        request = {"envelope": envelope, "stations": self.stations}
+        params = None if wait is None else {"wait": wait}
+        path = f"/api/studies/{self._study}/tasks"
+        try:
+            response = self._retrying(
+                lambda: self._client.post(path, json=request, params=params),
+                time.monotonic() + self.timeout,
+            )
+        except _Resent:
+            # The first attempt's answer was lost but the hub had stored the task (a
+            # hub worker stopped mid-request): the same signed task, so follow it.
+            return None
         state: dict[str, Any] = response.json()
         return state if "runs" in state else None
+
+    def _state(self, task_id: str, wait: float, deadline: float) -> dict[str, Any]:
+        """The task's state, long-polling up to ``wait`` seconds."""
+        path = f"/api/tasks/{task_id}"
+        response = self._retrying(lambda: self._client.get(path, params={"wait": wait}), deadline)
+        state: dict[str, Any] = response.json()
+        return state
+
+    @staticmethod
+    def _retrying(send: Callable[[], httpx.Response], deadline: float) -> httpx.Response:
+        """``send`` until the hub answers, across lost connections and a hub whose
+        database is restarting (503), until ``deadline`` (``time.monotonic``).
+
+        A retried request is the same request: reading is safe, and a task sent again
+        is refused as a duplicate if the first attempt stored it (:class:`_Resent`).
+        """
+        backoff = 0.05
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                response = send()
+                if tries > 1 and _duplicate(response):
+                    raise _Resent
+                check(response)
+                return response
+            except (httpx.TransportError, HubUnavailable):
+                if time.monotonic() + backoff >= deadline:
+                    raise
+            time.sleep(backoff)
+            backoff = min(2 * backoff, _MAX_BACKOFF)
 
     def cancel(self, task_id: str) -> None:
         check(self._client.post(f"/api/tasks/{task_id}/cancel"))
@@ -227,9 +285,7 @@ class HttpGrid:
             if state is None:
                 remaining = deadline - time.monotonic()
                 wait = max(0.0, min(_POLL_SECONDS, remaining))
-                response = self._client.get(f"/api/tasks/{task_id}", params={"wait": wait})
-                check(response)
-                state = response.json()
+                state = self._state(task_id, wait, deadline)
             runs: list[dict[str, Any]] = state["runs"]
             waiting = sorted(r["station"] for r in runs if r["status"] not in _FINISHED)
             show(len(runs) - len(waiting), waiting)

@@ -8,6 +8,9 @@ descriptions (``GET /api/catalogue...``) needs a bearer token.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import secrets
 import threading
 from collections.abc import AsyncIterator
@@ -42,6 +45,7 @@ from perron.hub.migrate import upgrade
 from perron.hub.notify import Channels
 from perron.hub.services.auth import make_hasher
 from perron.hub.settings import Settings
+from perron.hub.wakeups import PostgresWakeups
 from perron.web import create_ui
 
 #: Where the web interface is served (docs/ui.md).
@@ -101,10 +105,21 @@ def create_app(settings: Settings) -> FastAPI:
         # Each waiting long-poll holds a worker thread; make room for many stations.
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, settings.worker_threads)
+        # On PostgreSQL, other hub workers (or hub processes) may share the database:
+        # their changes wake the long-polls here, and ours theirs.
+        wakeups = None
+        if settings.postgresql:
+            wakeups = PostgresWakeups(
+                settings.database_url, hub.notifier.receive, hub.notifier.wake_all
+            ).start()
+            hub.notifier.attach(wakeups.publish)
         try:
             yield
         finally:
             hub.notifier.close()
+            if wakeups is not None:
+                hub.notifier.attach(None)
+                wakeups.close()
             engine.dispose()
 
     app = FastAPI(
@@ -148,22 +163,51 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+#: How a hub worker process learns its settings from the process that started it.
+SETTINGS_ENV = "PERRON_HUB_SETTINGS"
+#: Seconds a stopping worker of several gives open requests (long-polls) to finish.
+GRACEFUL_SECONDS = 3
+
+
+def worker_app() -> FastAPI:
+    """The application of one of several hub workers, on the settings :func:`serve`
+    left in ``PERRON_HUB_SETTINGS`` (uvicorn imports this in each worker process)."""
+    text = os.environ.get(SETTINGS_ENV)
+    if text is None:
+        raise RuntimeError(f"{SETTINGS_ENV} is not set; start the hub with `perron hub start`.")
+    return create_app(Settings(**json.loads(text)))
+
+
 def serve(settings: Settings) -> None:
     """Migrate the database, then serve the hub on ``settings.host:settings.port``.
 
+    With ``settings.workers`` above 1, that many worker processes share the port
+    (uvicorn's supervisor restarts one that dies) over one PostgreSQL database.
+
     Blocks until the process is stopped (Ctrl-C or SIGTERM); waiting long-polls then
-    answer at once (204 or the current task state) so the hub stops promptly.
+    answer at once (204 or the current task state) so the hub stops promptly; with
+    several workers, within :data:`GRACEFUL_SECONDS`.
     """
     upgrade(settings.database_url)
-    app = create_app(settings)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=settings.access_log,
+    options = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        "access_log": settings.access_log,
         # A station's answer comes over its WebSocket (routes.stream): room for the
         # largest sealed partial the HTTP route accepts, and the message around it.
-        ws_max_size=MAX_PAYLOAD + 2**16,
-    )
+        "ws_max_size": MAX_PAYLOAD + 2**16,
+    }
+    if settings.workers > 1:
+        os.environ[SETTINGS_ENV] = json.dumps(dataclasses.asdict(settings))
+        uvicorn.run(
+            f"{__name__}:worker_app",
+            factory=True,
+            workers=settings.workers,
+            timeout_graceful_shutdown=GRACEFUL_SECONDS,
+            **options,  # type: ignore[arg-type]
+        )
+        return
+    app = create_app(settings)
+    config = uvicorn.Config(app, **options)  # type: ignore[arg-type]
     _Server(config, app.state.hub.notifier).run()

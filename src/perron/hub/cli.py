@@ -55,13 +55,22 @@ def start(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Hub worker processes on the port (more than 1 needs PostgreSQL)."),
+    ] = None,
 ) -> None:
     """Migrate the database, then serve the hub (default 127.0.0.1:8700)."""
     from perron.hub.app import serve  # noqa: PLC0415 - keep `perron --help` fast
 
     settings = _settings(config)
-    changes = {key: value for key, value in (("host", host), ("port", port)) if value is not None}
-    serve(settings.replace(**changes))
+    given = (("host", host), ("port", port), ("workers", workers))
+    changes = {key: value for key, value in given if value is not None}
+    try:
+        chosen = settings.replace(**changes)
+    except PerronError as exc:
+        raise _fail(exc) from exc
+    serve(chosen)
 
 
 def _admin_session(config: Path | None) -> AbstractContextManager[Session]:

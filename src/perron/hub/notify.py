@@ -6,7 +6,9 @@ cancellation or a result; :func:`poll_until` re-runs its query as soon as the
 counter moves, and at least every ``poll_seconds`` anyway. The answer always comes
 from the database, never from memory, so nothing is lost when the hub restarts
 (pending runs are still there) or when another hub process made the change, and a
-claimed run whose lease expired is found by the periodic re-query.
+claimed run whose lease expired is found by the periodic re-query. Several hub workers
+on one PostgreSQL database also wake each other's waiters
+(:mod:`perron.hub.wakeups`, attached with :meth:`Channels.attach`).
 
 A waiting long-poll is a suspended coroutine on the event loop, not a worker thread
 blocked on a lock: a thousand idle stations cost no threads, and only the short
@@ -28,7 +30,7 @@ import contextlib
 import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -105,6 +107,12 @@ class Notifier:
     def closed(self) -> bool:
         """Whether the hub is shutting down (waiting requests should answer now)."""
         return self._closed
+
+    @property
+    def waiting(self) -> int:
+        """How many requests wait on this notifier now."""
+        with self._lock:
+            return len(self._waiters)
 
     def notify(self) -> None:
         """Something changed: wake every waiting request."""
@@ -195,6 +203,30 @@ class Channels:
         self._channels: weakref.WeakValueDictionary[str, Notifier] = weakref.WeakValueDictionary()
         self._epochs: dict[str, int] = {}
         self._closed = False
+        #: Sends every change to the other hub workers too (see :meth:`attach`).
+        self._publish: Callable[[list[str]], None] | None = None
+
+    def attach(self, publish: Callable[[list[str]], None] | None) -> None:
+        """Send every later change (:meth:`notify`, :meth:`bump`) to ``publish`` as well,
+        after waking this process's waiters: the other hub workers' share
+        (:class:`perron.hub.wakeups.PostgresWakeups`); ``None`` stops it."""
+        self._publish = publish
+
+    def receive(self, subjects: Sequence[str]) -> None:
+        """Changes another hub worker made: wake the waiters of each subject here
+        (``bump:<subject>`` as :meth:`bump`), without sending them on."""
+        for subject in subjects:
+            if subject.startswith(_BUMP):
+                self._bump(subject[len(_BUMP) :])
+            else:
+                self.channel(subject).notify()
+
+    def wake_all(self) -> None:
+        """Wake every waiter of this process: changes may have gone unseen."""
+        with self._lock:
+            channels = list(self._channels.values())
+        for notifier in channels:
+            notifier.notify()
 
     def epoch(self, key: str) -> int:
         """How many times the subject started afresh (see :meth:`bump`)."""
@@ -202,7 +234,12 @@ class Channels:
             return self._epochs.get(key, 0)
 
     def bump(self, key: str) -> None:
-        """The subject started afresh: waits begun before are stale."""
+        """The subject started afresh: waits begun before are stale (in every worker)."""
+        self._bump(key)
+        if self._publish is not None:
+            self._publish([_BUMP + key])
+
+    def _bump(self, key: str) -> None:
         with self._lock:
             self._epochs[key] = self._epochs.get(key, 0) + 1
 
@@ -222,8 +259,12 @@ class Channels:
         return self._closed
 
     def notify(self, *keys: str) -> None:
+        """The subjects changed (committed): wake their waiters, here and in the other
+        hub workers."""
         for key in keys:
             self.channel(key).notify()
+        if self._publish is not None and keys:
+            self._publish(list(keys))
 
     def close(self) -> None:
         """Release every waiting request (at shutdown)."""
@@ -232,6 +273,10 @@ class Channels:
             channels = list(self._channels.values())
         for notifier in channels:
             notifier.close()
+
+
+#: Marks a subject that started afresh in a message between workers.
+_BUMP = "bump:"
 
 
 def station_key(name: str) -> str:

@@ -50,6 +50,11 @@ class Settings:
     access_log
         Log every HTTP request (uvicorn's access log; default off). It took about 7%
         of the hub's CPU per round; what matters is audited by the stations.
+    workers
+        Hub worker processes serving one port (default 1). More than one needs
+        PostgreSQL: the workers wake each other's long-polls through it
+        (:mod:`perron.hub.wakeups`). docs/network.md, "Running at scale", has the
+        measured figures.
     station_online_seconds
         A station seen within this many seconds is shown online (default 90). A
         station waiting for its runs is seen every 5 s or so; one that stopped
@@ -74,6 +79,7 @@ class Settings:
     worker_threads: int = 100
     access_log: bool = False
     station_online_seconds: float = 90.0
+    workers: int = 1
 
     def __post_init__(self) -> None:
         for name in (
@@ -85,8 +91,27 @@ class Settings:
         ):
             if not getattr(self, name) > 0:
                 raise InputError(f"hub setting {name} must be positive, got {getattr(self, name)}.")
+        if not 1 <= self.workers <= 64:
+            raise InputError(f"hub setting workers must be in 1..64, got {self.workers}.")
+        if self.workers > 1 and not self.postgresql:
+            raise InputError(
+                f"hub setting workers = {self.workers} needs PostgreSQL (database_url "
+                "postgresql://...): SQLite has one writer and cannot wake the other "
+                "workers' long-polls. Use workers = 1 with SQLite."
+            )
         if not 0 < self.port < 65536:
             raise InputError(f"hub setting port must be in 1..65535, got {self.port}.")
+
+    @property
+    def postgresql(self) -> bool:
+        """Whether the database is PostgreSQL.
+
+        Examples
+        --------
+        >>> Settings(database_url="postgresql://postgres@localhost/hub").postgresql
+        True
+        """
+        return normalise_database_url(self.database_url).startswith("postgresql")
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed.

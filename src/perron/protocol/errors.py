@@ -171,6 +171,10 @@ class TaskCancelled(TransportError):
     """The task was cancelled before every station answered."""
 
 
+class HubUnavailable(TransportError):
+    """The hub cannot serve the request now (its database is unreachable); try again."""
+
+
 _WIRE: dict[str, type[PerronError]] = {
     cls.__name__: cls
     for cls in (
@@ -199,6 +203,7 @@ _WIRE: dict[str, type[PerronError]] = {
         TransportError,
         RoundTimeout,
         TaskCancelled,
+        HubUnavailable,
     )
 }
 

@@ -72,6 +72,7 @@ class LocalNetwork:
         create_study: bool = True,
         station_datasets: Mapping[str, str] | None = None,
         transport: str | Mapping[str, str] = "websocket",
+        hub_workers: int = 1,
     ) -> None:
         self.datasets = dict(datasets)
         self._own_workdir = workdir is None
@@ -97,6 +98,8 @@ class LocalNetwork:
             if isinstance(transport, str)
             else {n: transport.get(n, "websocket") for n in datasets}
         )
+        #: Hub worker processes on the hub's port (more than 1 needs PostgreSQL).
+        self.hub_workers = hub_workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.password = secrets.token_urlsafe(16)
@@ -152,6 +155,8 @@ class LocalNetwork:
         settings = [f'database_url = "{self.database_url}"']
         if self.lease_seconds is not None:
             settings.append(f"lease_seconds = {self.lease_seconds}")
+        if self.hub_workers != 1:
+            settings.append(f"workers = {self.hub_workers}")
         (self.workdir / "hub.toml").write_text("\n".join(settings) + "\n")
         for name, frame in self.datasets.items():
             folder = self.workdir / "stations" / name

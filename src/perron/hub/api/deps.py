@@ -25,9 +25,11 @@ from argon2 import PasswordHasher
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from perron.hub.db.models import Station, User
+from perron.hub.errors import database_unavailable
 from perron.hub.notify import Channels, station_key
 from perron.hub.services.auth import Caller, Principal, authenticate, identify, well_formed
 from perron.hub.services.stations import Sightings
@@ -76,8 +78,14 @@ class Hub:
         """Run ``unit`` on a connection of its own, in one worker thread."""
 
         def call() -> T:
-            with self.engine.connect() as connection:
-                return unit(connection)
+            try:
+                with self.engine.connect() as connection:
+                    return unit(connection)
+            except DBAPIError as error:
+                unavailable = database_unavailable(error)
+                if unavailable is None:
+                    raise
+                raise unavailable from error
 
         return await anyio.to_thread.run_sync(call)
 

@@ -14,14 +14,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
 
 from perron.governance.route import RouteViolation
 from perron.hub.api.schemas import ErrorPublic
-from perron.hub.errors import Conflict, NotFound
+from perron.hub.errors import Conflict, NotFound, database_unavailable
 from perron.protocol.errors import (
     AuthenticationFailed,
+    HubUnavailable,
     InputError,
     NotAuthorized,
     PerronError,
@@ -32,6 +34,7 @@ from perron.protocol.errors import (
 
 #: Checked in order; the first class the error is an instance of decides.
 STATUS_CODES: tuple[tuple[type[PerronError], int], ...] = (
+    (HubUnavailable, 503),
     (AuthenticationFailed, 401),
     (NotAuthorized, 403),
     (NotFound, 404),
@@ -60,6 +63,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "A duplicate, the task was cancelled, or a route step out of order.",
     },
     422: {"model": ErrorPublic, "description": "The request does not fit the schema."},
+    503: {
+        "model": ErrorPublic,
+        "description": "The hub's database is unreachable for now; try again (Retry-After).",
+    },
 }
 
 
@@ -76,6 +83,8 @@ def status_code(error: PerronError) -> int:
 
 def _answer(status: int, detail: str, kind: str) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": "1"}
     return JSONResponse({"detail": detail, "kind": kind}, status_code=status, headers=headers)
 
 
@@ -127,8 +136,17 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
+async def _database_error(_request: Request, error: Exception) -> JSONResponse:
+    # A synchronous route's session lost the database (e.g. PostgreSQL restarting).
+    unavailable = database_unavailable(error)
+    if unavailable is None:
+        raise error
+    return _answer(503, str(unavailable), "HubUnavailable")
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(PerronError, _perron_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
