@@ -7,8 +7,6 @@ restart delays a round instead of failing it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
@@ -22,11 +20,11 @@ HEADERS = {"Authorization": "Bearer ps_" + "x" * 43}
 
 
 @pytest.fixture
-def unreachable() -> Iterator[TestClient]:
+def unreachable() -> TestClient:
     # Nothing listens on this port: every connection attempt is refused at once.
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/hub?connect_timeout=2"
     # No lifespan (no `with`): it would only retry its LISTEN connection meanwhile.
-    yield TestClient(create_app(Settings(database_url=url, **CHEAP_ARGON2)))
+    return TestClient(create_app(Settings(database_url=url, **CHEAP_ARGON2)))
 
 
 @pytest.mark.parametrize(

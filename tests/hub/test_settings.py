@@ -265,7 +265,7 @@ def test_several_workers_need_postgresql():
 
 @pytest.mark.parametrize("workers", [0, 65])
 def test_the_number_of_workers_is_bounded(workers):
-    with pytest.raises(InputError, match="workers must be in 1..64"):
+    with pytest.raises(InputError, match=r"workers must be in 1\.\.64"):
         Settings(database_url="postgresql://postgres@localhost/hub", workers=workers)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from perron.hub.notify import Channels
+from perron.hub.notify import Channels, Notifier
 from perron.hub.wakeups import MAX_PAYLOAD, PostgresWakeups, conninfo, parse, payloads
 
 #: Long enough for a message on loopback; a test waiting this long for what must come
@@ -50,6 +50,11 @@ def _worker(url: str) -> Worker:
     return Worker(channels, wakeups, received, reconnects)
 
 
+def _woken(notifier: Notifier, generation: int) -> bool:
+    """Whether a waiter on ``notifier`` since ``generation`` is woken within the bound."""
+    return asyncio.run(notifier.wait(generation, timeout=ARRIVAL_SECONDS)) is True
+
+
 @pytest.fixture
 def two_workers(postgres_database: str) -> Iterator[tuple[Worker, Worker]]:
     first, second = _worker(postgres_database), _worker(postgres_database)
@@ -67,10 +72,7 @@ def test_a_change_in_one_worker_wakes_the_waiters_of_another(two_workers):
 
     first.channels.notify("station:s1", "task:t1")
 
-    async def wait() -> bool | object:
-        return await notifier.wait(generation, timeout=ARRIVAL_SECONDS)
-
-    assert asyncio.run(wait()) is True
+    assert _woken(notifier, generation)
     assert ["station:s1", "task:t1"] in second.received
 
 
@@ -82,11 +84,8 @@ def test_a_worker_does_not_receive_its_own_changes(two_workers):
     notifier = first.channels.channel("task:theirs")
     generation = notifier.generation
 
-    async def wait() -> bool | object:
-        return await notifier.wait(generation, timeout=ARRIVAL_SECONDS)
-
     if not any("task:theirs" in batch for batch in first.received):
-        assert asyncio.run(wait()) is True
+        assert _woken(notifier, generation)
     assert all("task:mine" not in batch for batch in first.received)
     assert all("task:theirs" not in batch for batch in second.received)
 
@@ -101,10 +100,7 @@ def test_a_restarted_station_makes_the_other_workers_polls_stale(two_workers):
     first.channels.bump(key)
     first.channels.notify(key)
 
-    async def wait() -> bool | object:
-        return await notifier.wait(generation, timeout=ARRIVAL_SECONDS)
-
-    assert asyncio.run(wait()) is True
+    assert _woken(notifier, generation)
     # The bump was sent before the wake-up and is handled first.
     assert second.channels.epoch(key) == before + 1
 
@@ -123,11 +119,8 @@ def test_a_listener_cut_off_by_the_database_reconnects_and_wakes_everyone(
             "AND query LIKE 'LISTEN%'"
         )
 
-    async def wait() -> bool | object:
-        return await notifier.wait(generation, timeout=ARRIVAL_SECONDS)
-
     # Woken by the reconnection itself: what was sent meanwhile is lost.
-    assert asyncio.run(wait()) is True
+    assert _woken(notifier, generation)
     assert len(second.reconnects) >= 2
     # And changes arrive again afterwards.
     assert second.wakeups.listening.wait(ARRIVAL_SECONDS)
@@ -135,10 +128,7 @@ def test_a_listener_cut_off_by_the_database_reconnects_and_wakes_everyone(
     seen = later.generation
     first.channels.notify("task:after")
 
-    async def wait_later() -> bool | object:
-        return await later.wait(seen, timeout=ARRIVAL_SECONDS)
-
-    assert asyncio.run(wait_later()) is True
+    assert _woken(later, seen)
 
 
 def test_many_subjects_are_split_into_messages_postgresql_accepts():

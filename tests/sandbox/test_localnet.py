@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,7 @@ def small() -> dict[str, pd.DataFrame]:
     return {name: pd.DataFrame({"x": rng.normal(size=40)}) for name in ("a", "b", "c")}
 
 
-def _grid(network: LocalNetwork, **options: object) -> HttpGrid:
+def _grid(network: LocalNetwork, **options: Any) -> HttpGrid:
     grid = network.connect(**options).grid
     assert isinstance(grid, HttpGrid)
     return grid

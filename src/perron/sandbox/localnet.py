@@ -260,11 +260,20 @@ class LocalNetwork:
         client.headers["Authorization"] = f"Bearer {log_in(client, RESEARCHER, self.password)}"
         return client
 
-    def connect(self, **options: Any) -> Session:
-        """A researcher's Session on this network's study."""
+    def add_researcher(self, username: str) -> None:
+        """Another researcher of the research organisation, a member of the study (with
+        the network's password): researchers working at once each need their own user,
+        since a user's registered keys are those of their latest session."""
+        with admin.admin_session(self.database_url) as db:
+            admin.create_user(db, username, organisation=RESEARCH_ORG, password=self.password)
+            admin.add_user_to_study(db, self.study, username)
+
+    def connect(self, *, researcher: str = RESEARCHER, **options: Any) -> Session:
+        """A researcher's Session on this network's study (``researcher``: one made by
+        :meth:`add_researcher`)."""
         options.setdefault("progress", False)
         session = connect(
-            self.url, study=self.study, username=RESEARCHER, password=self.password, **options
+            self.url, study=self.study, username=researcher, password=self.password, **options
         )
         self._sessions.append(session)
         return session
