@@ -139,12 +139,17 @@ class PostgresWakeups:
             self._outbox.put(batch)
 
     def close(self, timeout: float = 2.0) -> None:
-        """Send what is queued, then stop both threads."""
+        """Send what is queued (waiting up to ``timeout`` for it), and stop listening.
+
+        The listening thread is not waited for: it sees the stop within
+        ``_LISTEN_SECONDS`` and closes its connection then; what it still receives
+        meanwhile goes to notifiers already closed.
+        """
         self._stop.set()
         self._outbox.put(None)
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join(timeout)
+        sender = self._threads[1]
+        if sender.is_alive():
+            sender.join(timeout)
 
     # -- out -----------------------------------------------------------------------
 
