@@ -39,7 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -53,11 +53,10 @@ from psycopg import sql
 
 from perron.client.connect import connect
 from perron.client.session import Session
-from perron.hub import admin
 from perron.protocol.errors import TransportError
 from perron.protocol.grid import Grid
 from perron.protocol.messages import Partial, Task
-from perron.sandbox.localnet import RESEARCH_ORG, LocalNetwork
+from perron.sandbox.localnet import LocalNetwork
 from perron.sandbox.simulation import simulate
 
 POSTGRES_SERVER = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -446,11 +445,34 @@ def researcher_loop(
 def add_researchers(net: LocalNetwork, count: int) -> list[str]:
     """Hub users researcher-0, researcher-1, ... in the network's study."""
     names = [f"researcher-{i}" for i in range(count)]
-    with admin.admin_session(net.database_url) as db:
-        for name in names:
-            admin.create_user(db, name, organisation=RESEARCH_ORG, password=net.password)
-            admin.add_user_to_study(db, net.study, name)
+    for name in names:
+        net.add_researcher(name)
     return names
+
+
+@contextlib.contextmanager
+def postgres_network(
+    data: Mapping[str, pd.DataFrame], workers: int, keep: bool
+) -> Iterator[tuple[LocalNetwork, str, Path]]:
+    """A network (not started) on a new PostgreSQL database; the database's name and the
+    working folder. Closed, dropped and removed (unless ``keep``) afterwards."""
+    database = create_database()
+    workdir = Path(tempfile.mkdtemp(prefix="perron-load-"))
+    net = LocalNetwork(
+        data,
+        database_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}",
+        hub_workers=workers,
+        workdir=workdir,
+    )
+    try:
+        yield net, database, workdir
+    finally:
+        net.close()
+        drop_database(database)
+        if keep:
+            print(f"kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def load_row(
@@ -461,14 +483,19 @@ def load_row(
 ) -> Row:
     """Many stations in swarm processes, researchers in threads, for ``args.seconds``."""
     row = Row(len(data), args.researchers, workers)
-    database = create_database()
-    workdir = Path(tempfile.mkdtemp(prefix="perron-load-"))
-    net = LocalNetwork(
-        data,
-        database_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}",
-        hub_workers=workers,
-        workdir=workdir,
-    )
+    with postgres_network(data, workers, args.keep) as (net, database, workdir):
+        _measure_load(args, row, net, database, workdir, references)
+    return row
+
+
+def _measure_load(
+    args: argparse.Namespace,
+    row: Row,
+    net: LocalNetwork,
+    database: str,
+    workdir: Path,
+    references: Mapping[str, pd.Series | pd.DataFrame],
+) -> None:
     swarms: list[subprocess.Popen[bytes]] = []
     researchers: list[Researcher] = []
     try:
@@ -526,27 +553,17 @@ def load_row(
             r.session.close()
         stop_swarms(swarms)
         row.log = log_problems([workdir / "hub.log", *sorted(workdir.glob("swarm-*.log"))])
-        net.close()
-        drop_database(database)
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return row
 
 
 def small_row(args: argparse.Namespace, workers: int) -> Row:
     """3 station processes, one researcher, sequential one-column summary rounds."""
     row = Row(3, 1, workers)
-    data = frames(3, args.rows)
-    database = create_database()
-    workdir = Path(tempfile.mkdtemp(prefix="perron-load-"))
-    net = LocalNetwork(
-        data,
-        database_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}",
-        hub_workers=workers,
-        workdir=workdir,
-    )
+    with postgres_network(frames(3, args.rows), workers, args.keep) as (net, _database, workdir):
+        _measure_small(args, row, net, workdir)
+    return row
+
+
+def _measure_small(args: argparse.Namespace, row: Row, net: LocalNetwork, workdir: Path) -> None:
     try:
         net.start()
         assert net.hub is not None
@@ -566,13 +583,6 @@ def small_row(args: argparse.Namespace, workers: int) -> Row:
         row.errors.append(f"3 stations: {type(error).__name__}: {error}")
     finally:
         row.log = log_problems([workdir / "hub.log"])
-        net.close()
-        drop_database(database)
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    return row
 
 
 def timed(label: str, run: Callable[[], Row]) -> Row:

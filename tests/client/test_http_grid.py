@@ -119,6 +119,15 @@ def test_a_round_is_one_request_when_the_hub_answers_with_the_state(answers_with
     assert len(seen) == (1 if answers_with_state else 2)  # else it asks with a GET
 
 
+def _grid_over(
+    transport: httpx.MockTransport, researcher: KeyPair, station: KeyPair, **options: Any
+) -> HttpGrid:
+    """A grid of one station, ``north``, talking to ``transport`` as its hub."""
+    client = httpx.Client(base_url="http://hub", transport=transport)
+    stations = [StationInfo("north", "org", station.public())]
+    return HttpGrid(client, "lung", "ana", researcher, stations, progress=False, **options)
+
+
 def _flaky_hub(
     station: KeyPair, researcher: KeyPair, failures: list[str]
 ) -> tuple[httpx.MockTransport, list[str]]:
@@ -166,13 +175,11 @@ def _flaky_hub(
 def test_a_round_rides_out_a_lost_connection_and_a_restarting_database(failures, requests):
     researcher, station = KeyPair.generate(), KeyPair.generate()
     transport, seen = _flaky_hub(station, researcher, list(failures))
-    client = httpx.Client(base_url="http://hub", transport=transport)
-    stations = [StationInfo("north", "org", station.public())]
-    grid = HttpGrid(client, "lung", "ana", researcher, stations, progress=False)
+    grid = _grid_over(transport, researcher, station)
 
     partials = grid.run_round(Task("summary", {"columns": ["age"]}))
 
-    client.close()
+    grid.close()
     assert partials["north"].payload == {"n": 12}
     assert [line.split()[0] for line in seen] == requests
     assert len(set(grid.tasks.ids)) == 1  # one task, sent again, never a second one
@@ -184,13 +191,11 @@ def test_a_duplicate_task_id_on_the_first_attempt_is_an_error():
     def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(409, json={"detail": "a task with id exists", "kind": "Conflict"})
 
-    client = httpx.Client(base_url="http://hub", transport=httpx.MockTransport(handle))
-    stations = [StationInfo("north", "org", station.public())]
-    grid = HttpGrid(client, "lung", "ana", researcher, stations, progress=False)
+    grid = _grid_over(httpx.MockTransport(handle), researcher, station)
 
     with pytest.raises(PerronError, match="a task with id exists"):
         grid.run_round(Task("summary", {"columns": ["age"]}))
-    client.close()
+    grid.close()
 
 
 def test_a_hub_that_stays_away_fails_the_round_when_its_time_is_up():
@@ -199,10 +204,8 @@ def test_a_hub_that_stays_away_fails_the_round_when_its_time_is_up():
     def handle(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    client = httpx.Client(base_url="http://hub", transport=httpx.MockTransport(handle))
-    stations = [StationInfo("north", "org", station.public())]
-    grid = HttpGrid(client, "lung", "ana", researcher, stations, progress=False, timeout=0.5)
+    grid = _grid_over(httpx.MockTransport(handle), researcher, station, timeout=0.5)
 
     with pytest.raises(httpx.ConnectError):
         grid.run_round(Task("summary", {"columns": ["age"]}))
-    client.close()
+    grid.close()
