@@ -140,9 +140,12 @@ class Notifier:
             await asyncio.wait_for(asyncio.shield(waiter.future), timeout=max(timeout, 0.0))
         except TimeoutError:
             with self._lock:
-                if not waiter.taken:
+                if waiter in self._waiters:  # nothing came
                     self._waiters.remove(waiter)
                     return False
+                taken = waiter.taken
+            if not taken:  # a notify (from any thread) took it just as the time ran out
+                return True
             await waiter.future  # a serve has its attempt under way: take its outcome
         finally:
             with self._lock:
