@@ -63,7 +63,8 @@ class Hub:
         """``work`` as a unit of work that first authenticates ``token`` on its connection.
 
         ``work`` gets a Core connection (no ORM session: the hot paths need none) and
-        commits what it wants kept; anything uncommitted is rolled back afterwards.
+        commits what it wants kept as it goes. When it returns, :meth:`execute` commits
+        what is left open (its reads); when it raises, that is rolled back.
         A unit may also be run by another request's unit of work, on that one's
         connection (:meth:`perron.hub.notify.Notifier.serve`).
 
@@ -80,7 +81,13 @@ class Hub:
         def call() -> T:
             try:
                 with self.engine.connect() as connection:
-                    return unit(connection)
+                    result = unit(connection)
+                    # End what the unit read with a commit, not the pool's rollback:
+                    # psycopg forgets a connection's prepared statements on every
+                    # rollback, and re-planning each statement cost ~7 ms a round.
+                    if connection.in_transaction():
+                        connection.commit()
+                    return result
             except DBAPIError as error:
                 unavailable = database_unavailable(error)
                 if unavailable is None:

@@ -164,9 +164,11 @@ def claim_next(connection: Connection, station: Caller, lease_seconds: float) ->
         claimed = connection.execute(
             _CLAIM, {"run_id": run_id, "cutoff": cutoff, "now": now}
         ).scalar()
+        # Read in the claim's transaction: one commit per claim, not two transactions.
+        delivery = None if claimed is None else _delivery(connection, run_id)
         connection.commit()
-        if claimed is not None:
-            return _delivery(connection, run_id)
+        if delivery is not None:
+            return delivery
     return None
 
 
