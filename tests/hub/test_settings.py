@@ -169,7 +169,7 @@ def test_a_notification_from_another_thread_wakes_a_waiting_poll():
     assert answers == [1]
 
 
-def test_a_notification_that_comes_as_the_wait_times_out_counts_as_a_change():
+def test_a_notification_that_takes_the_waiter_at_the_end_of_its_wait_counts_as_a_change():
     # A notify from another thread (a wake-up from another hub worker) can take the
     # waiter off the list between the timeout and its handler: the wait must report
     # the change, not fail to remove a waiter that is gone (the 500s seen at 4 workers).
@@ -181,7 +181,9 @@ def test_a_notification_that_comes_as_the_wait_times_out_counts_as_a_change():
         asyncio.get_running_loop().call_soon(notifier.notify)
         return await notifier.wait(seen, timeout=0.0)
 
-    assert asyncio.run(main()) is True
+    changed = asyncio.run(main())
+
+    assert changed is True
     assert notifier.waiting == 0
 
 
